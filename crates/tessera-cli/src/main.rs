@@ -18,8 +18,11 @@ struct Cli {
     command: Command,
 }
 
+/// The command groups. Each group lives in a module of its own.
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    // One variant per command group, e.g. `#[command(subcommand)] Index(index::IndexCommand),`.
+}
 
 /// An error in how the command was called rather than in what it did: exit code 2.
 #[derive(Debug)]
@@ -36,8 +39,10 @@ impl std::error::Error for UsageError {}
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits with 2.
     let cli = Cli::parse();
-    let result = match cli.command {};
-    #[allow(unreachable_code, reason = "command groups arrive with their issues")]
+    let json = cli.json;
+    let result: anyhow::Result<()> = match cli.command {
+        // One arm per command group, e.g. `Command::Index(cmd) => index::run(cmd, json),`.
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => report(&err),
