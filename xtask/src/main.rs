@@ -1,6 +1,7 @@
 //! Developer tasks for the Tessera workspace, run as `cargo xtask <task>`.
 
 mod ci;
+mod data;
 mod fuzz;
 mod tidy;
 
@@ -16,6 +17,7 @@ tasks:
   ci                          fmt --check, clippy -D warnings, tests (with doctests), benchmarks in test mode
   tidy                        check workspace conventions (lints.workspace, //! file headers)
   fuzz <target> [--seconds N] run one cargo-fuzz target on the stable toolchain
+  data [goldens|bench]        regenerate the raster GDAL goldens and the benchmark raster (needs GDAL)
 ";
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "tidy" => tidy::run(rest),
         "fuzz" => fuzz::run(rest),
+        "data" => data::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

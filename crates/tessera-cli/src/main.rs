@@ -3,6 +3,9 @@
 //! Exit codes: 0 on success, 1 on failure (with a message on stderr), 2 on a usage
 //! error. A panic (exit 101) is always a bug.
 
+mod mapfile;
+mod raster;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +25,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     // One variant per command group, e.g. `#[command(subcommand)] Index(index::IndexCommand),`.
+    /// Inspect and check map part files.
+    #[command(subcommand)]
+    Mapfile(mapfile::MapfileCommand),
+    /// Inspect, render and reproject GeoTIFFs.
+    #[command(subcommand)]
+    Raster(raster::RasterCommand),
 }
 
 /// An error in how the command was called rather than in what it did: exit code 2.
@@ -42,6 +51,8 @@ fn main() -> ExitCode {
     let json = cli.json;
     let result: anyhow::Result<()> = match cli.command {
         // One arm per command group, e.g. `Command::Index(cmd) => index::run(cmd, json),`.
+        Command::Mapfile(cmd) => mapfile::run(cmd, json),
+        Command::Raster(cmd) => raster::run(cmd, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

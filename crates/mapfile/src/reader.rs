@@ -1,0 +1,617 @@
+//! The reader: opens a map file from any bytes with cheap structural checks, looks records
+//! up through the sparse index, and verifies every checksum on demand.
+
+use std::ops::RangeInclusive;
+use std::path::Path;
+
+use crate::error::{Block, Error, Result, format_err};
+use crate::fileset::normalize_ranges;
+use crate::format::{
+    F_DATA_OFFSET, F_FIRST_INDEX, F_INDEX_ENTRIES, F_INDEX_OFFSET, F_INTERVAL, F_LAST_INDEX,
+    F_MAGIC, F_META_CRC, F_RECORD_COUNT, FOOTER_LEN, HEADER_LEN, INDEX_ENTRY_LEN, MAGIC,
+    RECORD_HEADER_LEN, VERSION, metadata_crc, u32_at, u64_at,
+};
+
+/// One record: its index and a zero-copy slice of its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// The record's index.
+    pub index: u64,
+    /// The record's payload, borrowed from the file's bytes.
+    pub payload: &'a [u8],
+}
+
+/// What a map file's header and footer say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Info {
+    /// The format version.
+    pub version: u32,
+    /// The number of records.
+    pub record_count: u64,
+    /// The smallest and largest index, or `None` when the file has no records.
+    pub index_range: Option<(u64, u64)>,
+    /// The file's length in bytes.
+    pub file_bytes: u64,
+    /// The bytes taken by records (headers and payloads).
+    pub data_bytes: u64,
+    /// The number of sparse index entries (also the number of checksummed record blocks).
+    pub index_entries: u64,
+    /// One sparse index entry every this many records.
+    pub index_interval: u32,
+}
+
+/// The parsed footer, with every offset already checked against the file's length.
+#[derive(Debug, Clone, Copy)]
+struct Footer {
+    record_count: u64,
+    first_index: u64,
+    last_index: u64,
+    data_offset: usize,
+    index_offset: usize,
+    entries: usize,
+    interval: u64,
+    meta_crc: u32,
+}
+
+/// A reader over a memory-mapped file, as [`MapFileReader::open`] makes it.
+pub type MappedReader = MapFileReader<memmap2::Mmap>;
+
+/// Reads a map file held in any bytes: a `Vec<u8>` in tests, a memory map in use.
+///
+/// [`MapFileReader::new`] checks the structure cheaply (magic, version, footer, that every
+/// offset and length lies inside the file, the sparse index's order); [`MapFileReader::verify`]
+/// checks every checksum. Lookups never panic and never allocate more than the file's length
+/// allows, whatever the bytes; a malformed record met during a lookup is an [`Error::Format`].
+#[derive(Debug)]
+pub struct MapFileReader<D> {
+    data: D,
+    footer: Footer,
+}
+
+impl MapFileReader<memmap2::Mmap> {
+    /// Opens and memory-maps the map file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if len < (HEADER_LEN + FOOTER_LEN) as u64 {
+            // Checked before mapping: an empty file cannot be mapped at all.
+            return Err(format_err(0, "file too short for a header and a footer"));
+        }
+        // SAFETY: the map is read-only and part files are immutable once they have their final
+        // name (writers write a temporary file and rename it), so no one modifies or truncates
+        // the file while it is mapped. Should someone do so anyway, reads see other bytes or the
+        // process gets SIGBUS; there is no way to rule that out for a shared file.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        MapFileReader::new(map)
+    }
+}
+
+impl<D: AsRef<[u8]>> MapFileReader<D> {
+    /// Checks the structure of the map file in `data` and makes a reader for it.
+    pub fn new(data: D) -> Result<Self> {
+        let footer = parse(data.as_ref())?;
+        Ok(MapFileReader { data, footer })
+    }
+
+    /// The bytes of the file.
+    pub fn bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// Gives back the bytes.
+    pub fn into_inner(self) -> D {
+        self.data
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            bytes: self.data.as_ref(),
+            footer: self.footer,
+        }
+    }
+
+    /// What the header and footer say about the file.
+    pub fn info(&self) -> Info {
+        let f = &self.footer;
+        Info {
+            version: VERSION,
+            record_count: f.record_count,
+            index_range: (f.record_count > 0).then_some((f.first_index, f.last_index)),
+            file_bytes: self.data.as_ref().len() as u64,
+            data_bytes: (f.index_offset - f.data_offset) as u64,
+            index_entries: f.entries as u64,
+            index_interval: f.interval as u32,
+        }
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> u64 {
+        self.footer.record_count
+    }
+
+    /// Whether the file has no records.
+    pub fn is_empty(&self) -> bool {
+        self.footer.record_count == 0
+    }
+
+    /// Every payload stored under `index`, in file order (empty when there is none).
+    pub fn get(&self, index: u64) -> Result<Vec<&[u8]>> {
+        let mut out = Vec::new();
+        for record in self.range(index..=index) {
+            out.push(record?.payload);
+        }
+        Ok(out)
+    }
+
+    /// The records with indexes in `range`, in file order.
+    pub fn range(&self, range: RangeInclusive<u64>) -> Ranges<'_> {
+        let (lo, hi) = range.into_inner();
+        let queries = if lo <= hi {
+            vec_one(lo, hi)
+        } else {
+            Queries::Many(Vec::new())
+        };
+        Ranges::new(self.view(), queries)
+    }
+
+    /// Every record, in file order.
+    pub fn iter(&self) -> Ranges<'_> {
+        self.range(0..=u64::MAX)
+    }
+
+    /// The records with indexes in any of `ranges`, in file order, each once.
+    ///
+    /// The query ranges (sorted and merged here first) and the records are traversed in
+    /// step; between ranges the traversal skips ahead through the sparse index instead of
+    /// reading the records in between.
+    pub fn ranges(&self, ranges: &[RangeInclusive<u64>]) -> Ranges<'_> {
+        Ranges::new(self.view(), Queries::Many(normalize_ranges(ranges)))
+    }
+
+    /// Checks every checksum, then walks every record checking the structure.
+    ///
+    /// Returns the first problem in file order: a [`Error::Checksum`] names the block and
+    /// where it starts.
+    pub fn verify(&self) -> Result<()> {
+        let view = self.view();
+        let bytes = view.bytes;
+        let f = &view.footer;
+        let header = bytes.get(..HEADER_LEN);
+        let tail = bytes.get(f.index_offset..);
+        let computed = header.zip(tail).and_then(|(h, t)| metadata_crc(h, t));
+        if computed != Some(f.meta_crc) {
+            return Err(Error::Checksum {
+                block: Block::Metadata,
+                offset: f.index_offset as u64,
+            });
+        }
+        for block in 0..f.entries {
+            let b = view.block(block)?;
+            let data = bytes
+                .get(b.start..b.end)
+                .ok_or_else(|| format_err(b.start, "record block outside the file"))?;
+            if crc32fast::hash(data) != b.crc {
+                return Err(Error::Checksum {
+                    block: Block::Records(block as u64),
+                    offset: b.start as u64,
+                });
+            }
+        }
+        let mut last = None;
+        for record in self {
+            last = Some(record?.index);
+        }
+        if f.record_count > 0 && last != Some(f.last_index) {
+            return Err(format_err(
+                f.index_offset,
+                "the last record's index differs from the footer's",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<'a, D: AsRef<[u8]>> IntoIterator for &'a MapFileReader<D> {
+    type Item = Result<Record<'a>>;
+    type IntoIter = Ranges<'a>;
+
+    fn into_iter(self) -> Ranges<'a> {
+        self.iter()
+    }
+}
+
+/// Checks the header and footer and the sparse index against the file's length.
+fn parse(bytes: &[u8]) -> Result<Footer> {
+    let len = bytes.len();
+    if len < HEADER_LEN + FOOTER_LEN {
+        return Err(format_err(0, "file too short for a header and a footer"));
+    }
+    if bytes.get(..8) != Some(&MAGIC[..]) {
+        return Err(format_err(0, "bad magic: not a map file"));
+    }
+    let got = u32_at(bytes, 8).ok_or_else(|| format_err(8, "truncated header"))?;
+    if got != VERSION {
+        return Err(Error::Version {
+            expected: VERSION,
+            got,
+        });
+    }
+    if u32_at(bytes, 12) != Some(0) {
+        return Err(format_err(12, "unknown flags set"));
+    }
+    let fo = len - FOOTER_LEN;
+    if bytes.get(fo + F_MAGIC..) != Some(&MAGIC[..]) {
+        return Err(format_err(
+            fo + F_MAGIC,
+            "bad trailing magic: truncated or not a map file",
+        ));
+    }
+    let u64f =
+        |field: usize| u64_at(bytes, fo + field).ok_or_else(|| format_err(fo, "truncated footer"));
+    let record_count = u64f(F_RECORD_COUNT)?;
+    let first_index = u64f(F_FIRST_INDEX)?;
+    let last_index = u64f(F_LAST_INDEX)?;
+    let data_offset = u64f(F_DATA_OFFSET)?;
+    let index_offset = u64f(F_INDEX_OFFSET)?;
+    let entries = u64f(F_INDEX_ENTRIES)?;
+    let interval =
+        u32_at(bytes, fo + F_INTERVAL).ok_or_else(|| format_err(fo, "truncated footer"))?;
+    let meta_crc =
+        u32_at(bytes, fo + F_META_CRC).ok_or_else(|| format_err(fo, "truncated footer"))?;
+
+    if data_offset != HEADER_LEN as u64 {
+        return Err(format_err(
+            fo + F_DATA_OFFSET,
+            "data does not start right after the header",
+        ));
+    }
+    if index_offset < data_offset || index_offset > fo as u64 {
+        return Err(format_err(
+            fo + F_INDEX_OFFSET,
+            "sparse index offset outside the file",
+        ));
+    }
+    let index_offset = index_offset as usize;
+    let index_len = entries.checked_mul(INDEX_ENTRY_LEN as u64);
+    if index_len != Some((fo - index_offset) as u64) {
+        return Err(format_err(
+            fo + F_INDEX_ENTRIES,
+            "sparse index length does not fill the space before the footer",
+        ));
+    }
+    let entries = entries as usize;
+    if interval == 0 {
+        return Err(format_err(fo + F_INTERVAL, "sparse index interval is zero"));
+    }
+    let interval = u64::from(interval);
+    if record_count.div_ceil(interval) != entries as u64 {
+        return Err(format_err(
+            fo + F_RECORD_COUNT,
+            "record count does not match the sparse index length",
+        ));
+    }
+    let data_len = (index_offset - HEADER_LEN) as u64;
+    if record_count
+        .checked_mul(RECORD_HEADER_LEN as u64)
+        .is_none_or(|min| min > data_len)
+    {
+        return Err(format_err(
+            fo + F_RECORD_COUNT,
+            "more records than the data can hold",
+        ));
+    }
+    if record_count > 0 && first_index > last_index {
+        return Err(format_err(
+            fo + F_FIRST_INDEX,
+            "first index larger than last index",
+        ));
+    }
+    let footer = Footer {
+        record_count,
+        first_index,
+        last_index,
+        data_offset: HEADER_LEN,
+        index_offset,
+        entries,
+        interval,
+        meta_crc,
+    };
+    if record_count == 0 {
+        if index_offset != HEADER_LEN {
+            return Err(format_err(
+                HEADER_LEN,
+                "records in a file that says it has none",
+            ));
+        }
+        return Ok(footer);
+    }
+    // The sparse index: blocks start where the previous one ends, hold at least their
+    // records' headers, and have never-decreasing first indexes within the footer's range.
+    let view = View { bytes, footer };
+    let mut prev_index = first_index;
+    for k in 0..entries {
+        let block = view.block(k)?;
+        let at = index_offset + k * INDEX_ENTRY_LEN;
+        if k == 0 && (block.start != HEADER_LEN || block.first != first_index) {
+            return Err(format_err(
+                at,
+                "first sparse index entry does not point at the first record",
+            ));
+        }
+        if block.end < block.start
+            || ((block.end - block.start) as u64) < block.count * RECORD_HEADER_LEN as u64
+        {
+            return Err(format_err(
+                at,
+                "sparse index block too short for its records",
+            ));
+        }
+        if block.first < prev_index || block.first > last_index {
+            return Err(format_err(at, "sparse index entries out of order"));
+        }
+        prev_index = block.first;
+    }
+    Ok(footer)
+}
+
+/// The bytes of a checked file with its footer.
+#[derive(Debug, Clone, Copy)]
+struct View<'a> {
+    bytes: &'a [u8],
+    footer: Footer,
+}
+
+/// One block of records, as the sparse index describes it.
+#[derive(Debug, Clone, Copy)]
+struct BlockInfo {
+    start: usize,
+    end: usize,
+    count: u64,
+    first: u64,
+    /// No record in the block may have a larger index: the next block's first index.
+    upper: u64,
+    crc: u32,
+}
+
+impl View<'_> {
+    fn entry(&self, k: usize) -> Option<(u64, u64, u32)> {
+        let at = self
+            .footer
+            .index_offset
+            .checked_add(k.checked_mul(INDEX_ENTRY_LEN)?)?;
+        Some((
+            u64_at(self.bytes, at)?,
+            u64_at(self.bytes, at + 8)?,
+            u32_at(self.bytes, at + 16)?,
+        ))
+    }
+
+    fn block(&self, k: usize) -> Result<BlockInfo> {
+        let f = &self.footer;
+        let at = f.index_offset + k * INDEX_ENTRY_LEN;
+        let (first, start, crc) = self
+            .entry(k)
+            .ok_or_else(|| format_err(at, "sparse index entry outside the file"))?;
+        let (end, upper) = if k + 1 < f.entries {
+            let (next_first, next_start, _) = self
+                .entry(k + 1)
+                .ok_or_else(|| format_err(at, "sparse index entry outside the file"))?;
+            (next_start, next_first)
+        } else {
+            (f.index_offset as u64, f.last_index)
+        };
+        if start > end || end > f.index_offset as u64 {
+            return Err(format_err(at, "sparse index block outside the data"));
+        }
+        let count = if k + 1 < f.entries {
+            f.interval
+        } else {
+            f.record_count - f.interval * (f.entries as u64 - 1)
+        };
+        Ok(BlockInfo {
+            start: start as usize,
+            end: end as usize,
+            count,
+            first,
+            upper,
+            crc,
+        })
+    }
+
+    /// The block where a scan for indexes `>= lo` starts: the last block whose first index
+    /// is smaller than `lo` (records equal to `lo` may end the block before one starting
+    /// with `lo`), or block 0.
+    fn seek_block(&self, lo: u64) -> usize {
+        // Binary search for the number of entries with first index < lo.
+        let (mut low, mut high) = (0usize, self.footer.entries);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.entry(mid) {
+                Some((first, _, _)) if first < lo => low = mid + 1,
+                _ => high = mid,
+            }
+        }
+        low.saturating_sub(1)
+    }
+}
+
+/// Where a traversal is: inside one block.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    block: usize,
+    info: BlockInfo,
+    pos: usize,
+    /// Records of the block not read yet.
+    left: u64,
+    /// The index of the record read last in this block (the block's first index before any).
+    prev: u64,
+}
+
+impl Cursor {
+    fn at_block(view: &View<'_>, block: usize) -> Result<Cursor> {
+        let info = view.block(block)?;
+        Ok(Cursor {
+            block,
+            info,
+            pos: info.start,
+            left: info.count,
+            prev: info.first,
+        })
+    }
+
+    /// Reads the next record, moving on to the next block as needed; `None` at the end.
+    fn next_record<'a>(&mut self, view: &View<'a>) -> Result<Option<Record<'a>>> {
+        if self.left == 0 {
+            if self.pos != self.info.end {
+                return Err(format_err(self.pos, "bytes after a block's last record"));
+            }
+            if self.block + 1 >= view.footer.entries {
+                return Ok(None);
+            }
+            *self = Cursor::at_block(view, self.block + 1)?;
+        }
+        let at = self.pos;
+        let head_end = at + RECORD_HEADER_LEN;
+        if head_end > self.info.end {
+            return Err(format_err(at, "record header runs past its block"));
+        }
+        let (Some(index), Some(len)) = (u64_at(view.bytes, at), u32_at(view.bytes, at + 8)) else {
+            return Err(format_err(at, "record header outside the file"));
+        };
+        let first_of_block = self.left == self.info.count;
+        if (first_of_block && index != self.info.first)
+            || index < self.prev
+            || index > self.info.upper
+        {
+            return Err(format_err(
+                at,
+                "record index out of order with the sparse index",
+            ));
+        }
+        let end = head_end
+            .checked_add(len as usize)
+            .filter(|&e| e <= self.info.end)
+            .ok_or_else(|| format_err(at, "record payload runs past its block"))?;
+        let payload = view
+            .bytes
+            .get(head_end..end)
+            .ok_or_else(|| format_err(at, "record payload outside the file"))?;
+        self.pos = end;
+        self.left -= 1;
+        self.prev = index;
+        Ok(Some(Record { index, payload }))
+    }
+}
+
+/// The query ranges of a traversal: one (no allocation) or many.
+#[derive(Debug, Clone)]
+enum Queries {
+    One(u64, u64),
+    Many(Vec<(u64, u64)>),
+}
+
+fn vec_one(lo: u64, hi: u64) -> Queries {
+    Queries::One(lo, hi)
+}
+
+impl Queries {
+    fn get(&self, i: usize) -> Option<(u64, u64)> {
+        match self {
+            Queries::One(lo, hi) => (i == 0).then_some((*lo, *hi)),
+            Queries::Many(v) => v.get(i).copied(),
+        }
+    }
+}
+
+/// An iterator over the records matching one or more index ranges, in file order.
+///
+/// It yields `Err` at most once, for a malformed record, and ends after it.
+#[derive(Debug, Clone)]
+pub struct Ranges<'a> {
+    view: View<'a>,
+    queries: Queries,
+    /// The query range being matched.
+    q: usize,
+    cursor: Option<Cursor>,
+    /// Whether the traversal may skip ahead to the block of the current range's start.
+    seek: bool,
+    done: bool,
+}
+
+impl<'a> Ranges<'a> {
+    fn new(view: View<'a>, queries: Queries) -> Self {
+        let done = view.footer.record_count == 0 || queries.get(0).is_none();
+        Ranges {
+            view,
+            queries,
+            q: 0,
+            cursor: None,
+            seek: true,
+            done,
+        }
+    }
+
+    fn step(&mut self) -> Result<Option<Record<'a>>> {
+        loop {
+            let Some((lo, hi)) = self.queries.get(self.q) else {
+                return Ok(None);
+            };
+            if self.seek {
+                self.seek = false;
+                let target = self.view.seek_block(lo);
+                if self.cursor.is_none_or(|c| c.block < target) {
+                    self.cursor = Some(Cursor::at_block(&self.view, target)?);
+                }
+            }
+            let Some(cursor) = self.cursor.as_mut() else {
+                return Ok(None);
+            };
+            let Some(record) = cursor.next_record(&self.view)? else {
+                return Ok(None);
+            };
+            if record.index < lo {
+                continue;
+            }
+            if record.index <= hi {
+                return Ok(Some(record));
+            }
+            // Past this range: move to the first range that can still match.
+            while self
+                .queries
+                .get(self.q)
+                .is_some_and(|(_, hi)| hi < record.index)
+            {
+                self.q += 1;
+            }
+            match self.queries.get(self.q) {
+                None => return Ok(None),
+                Some((lo, _)) if lo <= record.index => return Ok(Some(record)),
+                Some(_) => self.seek = true,
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Ranges<'a> {
+    type Item = Result<Record<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.step() {
+            Ok(Some(record)) => Some(Ok(record)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Ranges<'_> {}

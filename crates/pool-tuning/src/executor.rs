@@ -1,0 +1,197 @@
+//! `Pool`: a bounded parallel executor on crossbeam scoped threads and a bounded channel.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::{bounded, unbounded};
+
+use crate::Error;
+
+/// Whether results come back in input order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Order {
+    /// In input order; a slow task holds back the results after it (up to the in-flight bound).
+    #[default]
+    Preserve,
+    /// As tasks finish.
+    Unordered,
+}
+
+/// A bounded parallel executor: `threads` workers, at most `in_flight` tasks taken from the
+/// input and not yet handed back.
+///
+/// Each call spawns scoped threads and joins them before returning, so tasks may borrow from
+/// the caller. The input iterator and the result sink run on the calling thread, so neither
+/// needs to be `Send`. A task that panics comes back as [`Error::TaskPanicked`]; the other tasks
+/// go on, and the call always returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    threads: usize,
+    in_flight: usize,
+}
+
+impl Pool {
+    /// A pool of `threads` workers (0 = the core count) and an in-flight bound of twice that.
+    pub fn new(threads: usize) -> Self {
+        let threads = if threads == 0 {
+            crate::cores()
+        } else {
+            threads
+        };
+        Self {
+            threads,
+            in_flight: 2 * threads,
+        }
+    }
+
+    /// Sets the in-flight bound (0 = twice the thread count). It is raised to the thread count
+    /// if lower, so that no worker idles for want of a task.
+    #[must_use]
+    pub fn in_flight(mut self, limit: usize) -> Self {
+        self.in_flight = if limit == 0 {
+            2 * self.threads
+        } else {
+            limit.max(self.threads)
+        };
+        self
+    }
+
+    /// The number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The in-flight bound.
+    pub fn in_flight_limit(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Applies `f` to every item and collects the results, in input order or as they finish.
+    pub fn map<I, T, R, F>(&self, items: I, order: Order, f: F) -> Vec<Result<R, Error>>
+    where
+        I: IntoIterator<Item = T>,
+        T: Send,
+        R: Send,
+        F: Fn(T) -> R + Sync,
+    {
+        let mut out = Vec::new();
+        self.for_each(items, order, f, |_, r| {
+            out.push(r);
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    /// Applies `f` to every item and hands each result with its input index to `sink` on the
+    /// calling thread, as a stream: memory holds at most the in-flight bound of items and
+    /// results. `sink` can stop the run by returning [`ControlFlow::Break`]; tasks already
+    /// started finish, queued ones are dropped. Returns the number of results handed over.
+    pub fn for_each<I, T, R, F, S>(&self, items: I, order: Order, f: F, mut sink: S) -> usize
+    where
+        I: IntoIterator<Item = T>,
+        T: Send,
+        R: Send,
+        F: Fn(T) -> R + Sync,
+        S: FnMut(usize, Result<R, Error>) -> ControlFlow<()>,
+    {
+        let (task_tx, task_rx) = bounded::<(usize, T)>(self.in_flight);
+        let (result_tx, result_rx) = unbounded::<(usize, Result<R, Error>)>();
+        let cancelled = AtomicBool::new(false);
+        let mut delivered = 0;
+        let scope = crossbeam::scope(|scope| {
+            for _ in 0..self.threads {
+                let (task_rx, result_tx, f, cancelled) =
+                    (task_rx.clone(), result_tx.clone(), &f, &cancelled);
+                scope.spawn(move |_| {
+                    for (index, item) in task_rx {
+                        if cancelled.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        let result =
+                            catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| {
+                                Error::TaskPanicked {
+                                    index,
+                                    message: panic_message(payload.as_ref()),
+                                }
+                            });
+                        if result_tx.send((index, result)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop((task_rx, result_tx));
+            let mut items = items.into_iter().enumerate();
+            let mut exhausted = false;
+            // Tasks sent and not yet handed to the sink, including results parked for ordering.
+            let mut outstanding = 0usize;
+            let mut parked = BTreeMap::new();
+            let mut next = 0usize;
+            loop {
+                while !exhausted && outstanding < self.in_flight {
+                    match items.next() {
+                        // The queue holds `in_flight` and fewer are outstanding, so this never
+                        // blocks; it fails only if every worker is gone, which cannot happen
+                        // while they catch task panics.
+                        Some(task) => {
+                            if task_tx.send(task).is_err() {
+                                exhausted = true;
+                            } else {
+                                outstanding += 1;
+                            }
+                        }
+                        None => exhausted = true,
+                    }
+                }
+                if outstanding == 0 {
+                    break;
+                }
+                let Ok((index, result)) = result_rx.recv() else {
+                    break;
+                };
+                let flow = match order {
+                    Order::Unordered => {
+                        outstanding -= 1;
+                        delivered += 1;
+                        sink(index, result)
+                    }
+                    Order::Preserve => {
+                        parked.insert(index, result);
+                        let mut flow = ControlFlow::Continue(());
+                        while let Some(result) = parked.remove(&next) {
+                            outstanding -= 1;
+                            delivered += 1;
+                            flow = sink(next, result);
+                            next += 1;
+                            if flow.is_break() {
+                                break;
+                            }
+                        }
+                        flow
+                    }
+                };
+                if flow.is_break() {
+                    cancelled.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+            // Closing both channels lets the workers drain and exit.
+            drop(task_tx);
+            drop(result_rx);
+        });
+        // Workers catch task panics, so the scope itself cannot fail.
+        drop(scope);
+        delivered
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
+}

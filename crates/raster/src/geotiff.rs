@@ -1,0 +1,895 @@
+//! GeoTIFF reading and writing with the `tiff` crate: strips and tiles, chunky and planar,
+//! none/LZW/Deflate/PackBits, GDAL_NODATA, tiepoint+scale or matrix georeferencing, GeoKeys.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read, Seek, Write};
+use std::path::Path;
+
+use tiff::TiffError;
+use tiff::decoder::{Decoder, DecodingResult, ifd::Value};
+use tiff::encoder::TiffEncoder;
+use tiff::encoder::compression::{
+    CompressionAlgorithm, Compressor, Deflate, Lzw, Packbits, Uncompressed,
+};
+use tiff::tags::Tag;
+
+use crate::bands::Samples;
+use crate::crs::Crs;
+use crate::error::{Error, Result};
+use crate::geo::{GeoTransform, Raster};
+use crate::geokeys::{GeoKeys, RasterType};
+
+/// Caps on what an untrusted header may make the reader allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest decoded raster, in bytes: width × height × bands × bytes per sample.
+    /// Checked from the header, before any pixel buffer is allocated.
+    pub max_raster_bytes: u64,
+    /// Largest single TIFF tag value (strip offset tables, GeoKey arrays), in bytes.
+    pub max_tag_bytes: u64,
+}
+
+impl Default for Limits {
+    /// 4 GiB of pixels (the most a classic TIFF can address) and 64 MiB per tag value.
+    fn default() -> Self {
+        Limits {
+            max_raster_bytes: 4 << 30,
+            max_tag_bytes: 64 << 20,
+        }
+    }
+}
+
+/// The sample type of a TIFF band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SampleType {
+    /// Unsigned 8-bit (GDAL `Byte`).
+    U8,
+    /// Signed 8-bit (GDAL `Int8`).
+    I8,
+    /// Unsigned 16-bit (GDAL `UInt16`).
+    U16,
+    /// Signed 16-bit (GDAL `Int16`).
+    I16,
+    /// Unsigned 32-bit (GDAL `UInt32`); read as keyed-tile `float64`, see [`read_geotiff`].
+    U32,
+    /// Signed 32-bit (GDAL `Int32`).
+    I32,
+    /// 32-bit float (GDAL `Float32`).
+    F32,
+    /// 64-bit float (GDAL `Float64`).
+    F64,
+}
+
+impl SampleType {
+    /// GDAL's name for the type (`Byte`, `Int16`, `Float32`, ...).
+    pub fn gdal_name(self) -> &'static str {
+        match self {
+            SampleType::U8 => "Byte",
+            SampleType::I8 => "Int8",
+            SampleType::U16 => "UInt16",
+            SampleType::I16 => "Int16",
+            SampleType::U32 => "UInt32",
+            SampleType::I32 => "Int32",
+            SampleType::F32 => "Float32",
+            SampleType::F64 => "Float64",
+        }
+    }
+
+    /// Bytes per sample.
+    pub fn bytes(self) -> u64 {
+        match self {
+            SampleType::U8 | SampleType::I8 => 1,
+            SampleType::U16 | SampleType::I16 => 2,
+            SampleType::U32 | SampleType::I32 | SampleType::F32 => 4,
+            SampleType::F64 => 8,
+        }
+    }
+}
+
+/// TIFF compression schemes this crate reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// No compression (code 1).
+    None,
+    /// LZW (code 5).
+    Lzw,
+    /// Deflate / zlib (code 8; 32946 is read too).
+    #[default]
+    Deflate,
+    /// PackBits run-length encoding (code 32773).
+    PackBits,
+}
+
+impl Compression {
+    /// GDAL's name for the scheme (`NONE`, `LZW`, `DEFLATE`, `PACKBITS`).
+    pub fn gdal_name(self) -> &'static str {
+        match self {
+            Compression::None => "NONE",
+            Compression::Lzw => "LZW",
+            Compression::Deflate => "DEFLATE",
+            Compression::PackBits => "PACKBITS",
+        }
+    }
+
+    fn code(self) -> u16 {
+        match self {
+            Compression::None => 1,
+            Compression::Lzw => 5,
+            Compression::Deflate => 8,
+            Compression::PackBits => 32773,
+        }
+    }
+
+    fn from_code(code: u16) -> Result<Compression> {
+        Ok(match code {
+            1 => Compression::None,
+            5 => Compression::Lzw,
+            8 | 32946 => Compression::Deflate,
+            32773 => Compression::PackBits,
+            other => {
+                let name = match other {
+                    2 => "CCITT RLE",
+                    3 => "CCITT Group 3 fax",
+                    4 => "CCITT Group 4 fax",
+                    6 => "old-style JPEG",
+                    7 => "JPEG",
+                    34887 => "LERC",
+                    34925 => "LZMA",
+                    50000 => "ZSTD",
+                    50001 => "WebP",
+                    50002 => "JPEG XL",
+                    _ => "unknown",
+                };
+                return Err(Error::unsupported(format!(
+                    "TIFF compression {name} (code {other}); supported: none (1), LZW (5), Deflate (8, 32946), PackBits (32773)"
+                )));
+            }
+        })
+    }
+
+    fn compressor(self) -> Compressor {
+        match self {
+            Compression::None => Compressor::Uncompressed(Uncompressed),
+            Compression::Lzw => Compressor::Lzw(Lzw),
+            Compression::Deflate => Compressor::Deflate(Deflate::default()),
+            Compression::PackBits => Compressor::Packbits(Packbits),
+        }
+    }
+}
+
+/// How pixel data is cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkLayout {
+    /// Horizontal strips of `rows_per_strip` rows (0: about 64 KiB per strip).
+    Strips {
+        /// Rows per strip; 0 picks a size of about 64 KiB.
+        rows_per_strip: u32,
+    },
+    /// Square-ish tiles; both sides must be multiples of 16 (TIFF 6.0 section 15).
+    Tiles {
+        /// Tile width in pixels.
+        width: u32,
+        /// Tile height in pixels.
+        height: u32,
+    },
+}
+
+/// How bands are interleaved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interleave {
+    /// All bands of a pixel together (PlanarConfiguration 1, "chunky", GDAL `PIXEL`).
+    Pixel,
+    /// Each band in chunks of its own (PlanarConfiguration 2, "planar", GDAL `BAND`).
+    Band,
+}
+
+/// Options for [`write_geotiff_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Compression scheme (default Deflate).
+    pub compression: Compression,
+    /// Strips or tiles (default strips of about 64 KiB).
+    pub layout: ChunkLayout,
+    /// Band interleaving (default pixel-interleaved, as GDAL).
+    pub interleave: Interleave,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            compression: Compression::Deflate,
+            layout: ChunkLayout::Strips { rows_per_strip: 0 },
+            interleave: Interleave::Pixel,
+        }
+    }
+}
+
+/// What a GeoTIFF header says, without decoding any pixels (what `gdalinfo` prints).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GeoTiffInfo {
+    /// Width in pixels.
+    pub cols: u32,
+    /// Height in pixels.
+    pub rows: u32,
+    /// Number of bands (SamplesPerPixel).
+    pub bands: u16,
+    /// The sample type of every band.
+    pub sample_type: SampleType,
+    /// The compression scheme.
+    pub compression: Compression,
+    /// Band interleaving.
+    pub interleave: Interleave,
+    /// Chunk (block) size: strips are full width.
+    pub block: (u32, u32),
+    /// True for tiled files.
+    pub tiled: bool,
+    /// The affine transform (PixelIsPoint already shifted to corners), if georeferenced.
+    pub transform: Option<GeoTransform>,
+    /// True when the file declares PixelIsPoint (GDAL's `AREA_OR_POINT=Point`).
+    pub pixel_is_point: bool,
+    /// The CRS from the GeoKeys: `None` when there are none, `Some(Err)` when they cannot be used.
+    pub crs: Option<std::result::Result<Crs, String>>,
+    /// The GDAL_NODATA value.
+    pub nodata: Option<f64>,
+}
+
+/// Reads a GeoTIFF file with the default [`Limits`].
+///
+/// Every sample type maps to a keyed-tile cell type of the same width, except unsigned 32-bit
+/// samples, which keyed-tile lacks: they become `float64`, which holds every `u32` exactly.
+/// NoData from GDAL_NODATA becomes a user-defined NoData (`uint8ud0`, `float32ud-9999`, or
+/// constant NoData for NaN); without it the cell type is `raw`. Only the first image (IFD) is
+/// read; overviews are ignored.
+pub fn read_geotiff(path: impl AsRef<Path>) -> Result<Raster> {
+    read_geotiff_with(path, &Limits::default())
+}
+
+/// Reads a GeoTIFF file with explicit [`Limits`].
+pub fn read_geotiff_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Raster> {
+    let path = path.as_ref();
+    let file = File::open(path)?;
+    read_from(BufReader::new(file), limits).map_err(|e| e.with_path(path))
+}
+
+/// Reads a GeoTIFF from memory.
+pub fn read_geotiff_bytes(bytes: &[u8], limits: &Limits) -> Result<Raster> {
+    read_from(Cursor::new(bytes), limits)
+}
+
+/// Reads only the header of a GeoTIFF file.
+pub fn read_geotiff_info(path: impl AsRef<Path>) -> Result<GeoTiffInfo> {
+    let path = path.as_ref();
+    let file = File::open(path)?;
+    info_from(BufReader::new(file), &Limits::default()).map_err(|e| e.with_path(path))
+}
+
+/// Reads only the header of an in-memory GeoTIFF.
+pub fn read_geotiff_info_bytes(bytes: &[u8]) -> Result<GeoTiffInfo> {
+    info_from(Cursor::new(bytes), &Limits::default())
+}
+
+fn tiff_err(e: TiffError) -> Error {
+    match e {
+        TiffError::FormatError(f) => Error::malformed("TIFF", f.to_string()),
+        TiffError::UnsupportedError(u) => Error::unsupported(format!("TIFF feature: {u}")),
+        TiffError::IoError(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ) =>
+        {
+            Error::malformed("TIFF", format!("truncated or corrupt data: {io}"))
+        }
+        TiffError::IoError(io) => Error::Io(io),
+        TiffError::LimitsExceeded => Error::LimitsExceeded {
+            what: "a TIFF tag or chunk".to_owned(),
+            needed: 0,
+            limit: 0,
+            path: None,
+        },
+        other => Error::malformed("TIFF", other.to_string()),
+    }
+}
+
+fn tiff_limits(limits: &Limits) -> tiff::decoder::Limits {
+    let mut l = tiff::decoder::Limits::default();
+    l.decoding_buffer_size = usize::try_from(limits.max_raster_bytes).unwrap_or(usize::MAX);
+    l.ifd_value_size = usize::try_from(limits.max_tag_bytes).unwrap_or(usize::MAX);
+    l
+}
+
+struct Header {
+    cols: u32,
+    rows: u32,
+    bands: u16,
+    sample_type: SampleType,
+    compression: Compression,
+    interleave: Interleave,
+    tiled: bool,
+    block: (u32, u32),
+}
+
+fn read_u16_tag<R: Read + Seek>(d: &mut Decoder<R>, tag: Tag) -> Result<Option<u16>> {
+    match d.find_tag(tag).map_err(tiff_err)? {
+        None => Ok(None),
+        Some(v) => v
+            .into_u16()
+            .map(Some)
+            .map_err(|_| Error::malformed("TIFF", format!("tag {tag:?} is not a single short"))),
+    }
+}
+
+fn header<R: Read + Seek>(d: &mut Decoder<R>) -> Result<Header> {
+    let (cols, rows) = d.dimensions().map_err(tiff_err)?;
+    let bands = read_u16_tag(d, Tag::SamplesPerPixel)?.unwrap_or(1);
+    let bits: Vec<u16> = match d.find_tag(Tag::BitsPerSample).map_err(tiff_err)? {
+        Some(v) => v
+            .into_u16_vec()
+            .map_err(|_| Error::malformed("TIFF", "BitsPerSample is not a list of shorts"))?,
+        None => vec![1],
+    };
+    let formats: Vec<u16> = match d.find_tag(Tag::SampleFormat).map_err(tiff_err)? {
+        Some(v) => v
+            .into_u16_vec()
+            .map_err(|_| Error::malformed("TIFF", "SampleFormat is not a list of shorts"))?,
+        None => vec![1],
+    };
+    let first_bits = *bits.first().unwrap_or(&1);
+    let first_format = *formats.first().unwrap_or(&1);
+    if bits.iter().any(|&b| b != first_bits) || formats.iter().any(|&f| f != first_format) {
+        return Err(Error::unsupported(format!(
+            "bands with different sample types (BitsPerSample {bits:?}, SampleFormat {formats:?})"
+        )));
+    }
+    let sample_type = match (first_bits, first_format) {
+        (8, 1 | 4) => SampleType::U8,
+        (8, 2) => SampleType::I8,
+        (16, 1 | 4) => SampleType::U16,
+        (16, 2) => SampleType::I16,
+        (32, 1 | 4) => SampleType::U32,
+        (32, 2) => SampleType::I32,
+        (32, 3) => SampleType::F32,
+        (64, 3) => SampleType::F64,
+        (b, f) => {
+            return Err(Error::unsupported(format!(
+                "sample type of {b} bits with SampleFormat {f} (supported: 8/16/32-bit integers, 32/64-bit floats)"
+            )));
+        }
+    };
+    let compression = Compression::from_code(read_u16_tag(d, Tag::Compression)?.unwrap_or(1))?;
+    let interleave = match read_u16_tag(d, Tag::PlanarConfiguration)?.unwrap_or(1) {
+        1 => Interleave::Pixel,
+        2 => Interleave::Band,
+        p => {
+            return Err(Error::malformed(
+                "TIFF",
+                format!("PlanarConfiguration {p} is neither 1 nor 2"),
+            ));
+        }
+    };
+    if let Some(p) = read_u16_tag(d, Tag::PhotometricInterpretation)?
+        && !matches!(p, 1 | 2)
+    {
+        let name = match p {
+            0 => "WhiteIsZero",
+            3 => "palette colour",
+            5 => "CMYK",
+            6 => "YCbCr",
+            _ => "other",
+        };
+        return Err(Error::unsupported(format!(
+            "PhotometricInterpretation {p} ({name}); supported: BlackIsZero (1), RGB (2)"
+        )));
+    }
+    let tiled = d.get_chunk_type() == tiff::decoder::ChunkType::Tile;
+    let block = d.chunk_dimensions();
+    Ok(Header {
+        cols,
+        rows,
+        bands,
+        sample_type,
+        compression,
+        interleave,
+        tiled,
+        block,
+    })
+}
+
+fn check_limits(h: &Header, limits: &Limits) -> Result<()> {
+    let needed = u128::from(h.cols)
+        * u128::from(h.rows)
+        * u128::from(h.bands)
+        * u128::from(h.sample_type.bytes());
+    if needed > u128::from(limits.max_raster_bytes) {
+        return Err(Error::LimitsExceeded {
+            what: format!(
+                "raster {}x{}x{} of {}",
+                h.cols,
+                h.rows,
+                h.bands,
+                h.sample_type.gdal_name()
+            ),
+            needed: u64::try_from(needed).unwrap_or(u64::MAX),
+            limit: limits.max_raster_bytes,
+            path: None,
+        });
+    }
+    Ok(())
+}
+
+fn f64_tag<R: Read + Seek>(d: &mut Decoder<R>, tag: Tag) -> Result<Option<Vec<f64>>> {
+    match d.find_tag(tag).map_err(tiff_err)? {
+        None => Ok(None),
+        Some(v) => v.into_f64_vec().map(Some).map_err(|_| {
+            Error::malformed("GeoTIFF", format!("tag {tag:?} is not a list of doubles"))
+        }),
+    }
+}
+
+fn ascii_tag<R: Read + Seek>(d: &mut Decoder<R>, tag: Tag) -> Result<Option<String>> {
+    match d.find_tag(tag).map_err(tiff_err)? {
+        None => Ok(None),
+        Some(Value::Ascii(s)) => Ok(Some(s)),
+        Some(v) => v
+            .into_u8_vec()
+            .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
+            .map_err(|_| Error::malformed("GeoTIFF", format!("tag {tag:?} is not ASCII"))),
+    }
+}
+
+struct Georef {
+    transform: Option<GeoTransform>,
+    pixel_is_point: bool,
+    crs: Option<Result<Crs>>,
+    nodata: Option<f64>,
+}
+
+fn georef<R: Read + Seek>(d: &mut Decoder<R>) -> Result<Georef> {
+    let nodata = match ascii_tag(d, Tag::GdalNodata)? {
+        None => None,
+        Some(s) => {
+            let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+            Some(t.parse::<f64>().map_err(|_| {
+                Error::malformed(
+                    "GeoTIFF",
+                    format!("GDAL_NODATA (tag 42113) {t:?} is not a number"),
+                )
+            })?)
+        }
+    };
+    let keys = match d.find_tag(Tag::GeoKeyDirectoryTag).map_err(tiff_err)? {
+        None => None,
+        Some(v) => {
+            let dir = v.into_u16_vec().map_err(|_| {
+                Error::malformed("GeoKey directory (tag 34735)", "not a list of shorts")
+            })?;
+            let doubles = f64_tag(d, Tag::GeoDoubleParamsTag)?.unwrap_or_default();
+            let ascii = ascii_tag(d, Tag::GeoAsciiParamsTag)?.unwrap_or_default();
+            Some(GeoKeys::parse(&dir, &doubles, &ascii)?)
+        }
+    };
+    let pixel_is_point = keys
+        .as_ref()
+        .is_some_and(|k| k.raster_type() == RasterType::Point);
+    let scale = f64_tag(d, Tag::ModelPixelScaleTag)?;
+    let tiepoints = f64_tag(d, Tag::ModelTiepointTag)?;
+    let matrix = f64_tag(d, Tag::ModelTransformationTag)?;
+    let mut transform = match (tiepoints, scale, matrix) {
+        (Some(tp), Some(sc), _) => {
+            let ([i, j, _, x, y, _], [sx, sy, ..]) = (
+                tp.get(..6)
+                    .and_then(|s| <[f64; 6]>::try_from(s).ok())
+                    .ok_or_else(|| {
+                        Error::malformed(
+                            "GeoTIFF",
+                            format!("ModelTiepoint (33922) has {} values, need 6", tp.len()),
+                        )
+                    })?,
+                sc.as_slice(),
+            ) else {
+                return Err(Error::malformed(
+                    "GeoTIFF",
+                    format!("ModelPixelScale (33550) has {} values, need 3", sc.len()),
+                ));
+            };
+            if tp.len() > 6 {
+                // Several tiepoints with a scale: GDAL uses the first, and so do we.
+            }
+            Some(GeoTransform::from_gdal([
+                x - i * sx,
+                *sx,
+                0.0,
+                y + j * sy,
+                0.0,
+                -sy,
+            ]))
+        }
+        (_, _, Some(m)) => {
+            if m.len() != 16 {
+                return Err(Error::malformed(
+                    "GeoTIFF",
+                    format!(
+                        "ModelTransformation (34264) has {} values, need 16",
+                        m.len()
+                    ),
+                ));
+            }
+            Some(GeoTransform::from_gdal([
+                m[3], m[0], m[1], m[7], m[4], m[5],
+            ]))
+        }
+        (Some(tp), None, None) if tp.len() > 6 => {
+            return Err(Error::unsupported(format!(
+                "georeferencing by {} ground control points (ModelTiepoint without ModelPixelScale)",
+                tp.len() / 6
+            )));
+        }
+        _ => None,
+    };
+    if pixel_is_point && let Some(gt) = transform.as_mut() {
+        // PixelIsPoint: the tiepoint is the first pixel's centre. GDAL moves the origin to the
+        // corner by half a pixel along both axes (unless GTIFF_POINT_GEO_IGNORE is set).
+        let (x, y) = gt.pixel_to_map(-0.5, -0.5);
+        gt.origin_x = x;
+        gt.origin_y = y;
+    }
+    let crs = keys.as_ref().and_then(|k| k.crs().transpose());
+    Ok(Georef {
+        transform,
+        pixel_is_point,
+        crs,
+        nodata,
+    })
+}
+
+fn open<R: Read + Seek>(r: R, limits: &Limits) -> Result<Decoder<R>> {
+    Ok(Decoder::new(r)
+        .map_err(tiff_err)?
+        .with_limits(tiff_limits(limits)))
+}
+
+fn info_from<R: Read + Seek>(r: R, limits: &Limits) -> Result<GeoTiffInfo> {
+    let mut d = open(r, limits)?;
+    let h = header(&mut d)?;
+    let g = georef(&mut d)?;
+    Ok(GeoTiffInfo {
+        cols: h.cols,
+        rows: h.rows,
+        bands: h.bands,
+        sample_type: h.sample_type,
+        compression: h.compression,
+        interleave: h.interleave,
+        block: h.block,
+        tiled: h.tiled,
+        transform: g.transform,
+        pixel_is_point: g.pixel_is_point,
+        crs: g.crs.map(|c| c.map_err(|e| e.to_string())),
+        nodata: g.nodata,
+    })
+}
+
+fn read_from<R: Read + Seek>(r: R, limits: &Limits) -> Result<Raster> {
+    let mut d = open(r, limits)?;
+    let h = header(&mut d)?;
+    check_limits(&h, limits)?;
+    let g = georef(&mut d)?;
+    let crs = match g.crs {
+        Some(c) => c?,
+        None => {
+            return Err(Error::unknown_crs(
+                "(none)",
+                "the TIFF has no GeoKey directory (tag 34735), so its CRS is unknown",
+            ));
+        }
+    };
+    let transform = g.transform.ok_or_else(|| {
+        Error::malformed(
+            "GeoTIFF",
+            "no georeferencing: neither ModelTiepoint+ModelPixelScale nor ModelTransformation",
+        )
+    })?;
+    let mut buf = DecodingResult::U8(Vec::new());
+    d.read_image_to_buffer(&mut buf).map_err(tiff_err)?;
+    let bands = split_bands(buf, &h)?;
+    let tile = crate::bands::to_tile(bands, h.cols as usize, h.rows as usize, g.nodata)?;
+    Ok(Raster {
+        tile,
+        transform,
+        crs,
+    })
+}
+
+/// Splits the decoder's buffer (chunky: interleaved; planar: plane after plane) into bands.
+fn split_bands(buf: DecodingResult, h: &Header) -> Result<Vec<Samples>> {
+    let n = h.cols as usize * h.rows as usize;
+    let nb = usize::from(h.bands);
+    let planar = h.interleave == Interleave::Band;
+    macro_rules! split {
+        ($v:expr, $variant:ident) => {{
+            let v = $v;
+            if v.len() < n * nb {
+                return Err(Error::malformed(
+                    "TIFF",
+                    format!(
+                        "decoded {} samples, expected {}x{}x{}",
+                        v.len(),
+                        h.cols,
+                        h.rows,
+                        nb
+                    ),
+                ));
+            }
+            if nb == 1 {
+                let mut v = v;
+                v.truncate(n);
+                vec![Samples::$variant(v)]
+            } else if planar {
+                v.chunks_exact(n)
+                    .take(nb)
+                    .map(|c| Samples::$variant(c.to_vec()))
+                    .collect()
+            } else {
+                (0..nb)
+                    .map(|b| {
+                        Samples::$variant(v.iter().skip(b).step_by(nb).take(n).copied().collect())
+                    })
+                    .collect()
+            }
+        }};
+    }
+    Ok(match (buf, h.sample_type) {
+        (DecodingResult::U8(v), SampleType::U8) => split!(v, U8),
+        (DecodingResult::I8(v), SampleType::I8) => split!(v, I8),
+        (DecodingResult::U16(v), SampleType::U16) => split!(v, U16),
+        (DecodingResult::I16(v), SampleType::I16) => split!(v, I16),
+        (DecodingResult::U32(v), SampleType::U32) => split!(v, U32),
+        (DecodingResult::I32(v), SampleType::I32) => split!(v, I32),
+        (DecodingResult::F32(v), SampleType::F32) => split!(v, F32),
+        (DecodingResult::F64(v), SampleType::F64) => split!(v, F64),
+        (other, t) => {
+            return Err(Error::unsupported(format!(
+                "the TIFF decoder returned {} samples for a {} image",
+                result_name(&other),
+                t.gdal_name()
+            )));
+        }
+    })
+}
+
+fn result_name(r: &DecodingResult) -> &'static str {
+    match r {
+        DecodingResult::U8(_) => "u8",
+        DecodingResult::U16(_) => "u16",
+        DecodingResult::U32(_) => "u32",
+        DecodingResult::U64(_) => "u64",
+        DecodingResult::F16(_) => "f16",
+        DecodingResult::F32(_) => "f32",
+        DecodingResult::F64(_) => "f64",
+        DecodingResult::I8(_) => "i8",
+        DecodingResult::I16(_) => "i16",
+        DecodingResult::I32(_) => "i32",
+        DecodingResult::I64(_) => "i64",
+    }
+}
+
+/// Writes a GeoTIFF with the default [`WriteOptions`] (Deflate, strips, pixel-interleaved).
+///
+/// The file is written to a temporary name beside `path`, synced, then renamed into place.
+pub fn write_geotiff(raster: &Raster, path: impl AsRef<Path>) -> Result<()> {
+    write_geotiff_with(raster, path, &WriteOptions::default())
+}
+
+/// Writes a GeoTIFF with explicit options.
+pub fn write_geotiff_with(
+    raster: &Raster,
+    path: impl AsRef<Path>,
+    options: &WriteOptions,
+) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = write_geotiff_bytes(raster, options)?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file path", path.display())))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(result?)
+}
+
+/// Encodes a GeoTIFF in memory.
+pub fn write_geotiff_bytes(raster: &Raster, options: &WriteOptions) -> Result<Vec<u8>> {
+    let (bands, nodata) = crate::bands::from_tile(&raster.tile);
+    let cols = raster.cols();
+    let rows = raster.rows();
+    encode(
+        &bands,
+        cols,
+        rows,
+        nodata,
+        &raster.transform,
+        &raster.crs,
+        options,
+    )
+}
+
+/// Converts a `tiff` encoder error: these only come from our own misuse or IO.
+fn enc_err(e: TiffError) -> Error {
+    match e {
+        TiffError::IoError(io) => Error::Io(io),
+        other => Error::unsupported(format!("encoding this TIFF: {other}")),
+    }
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one private call site that passes a raster's parts"
+)]
+pub(crate) fn encode(
+    bands: &[Samples],
+    cols: usize,
+    rows: usize,
+    nodata: Option<f64>,
+    transform: &GeoTransform,
+    crs: &Crs,
+    options: &WriteOptions,
+) -> Result<Vec<u8>> {
+    // Sample bytes are produced little-endian; the tiff encoder writes the host's byte order in
+    // the header, so the two agree only on little-endian hosts.
+    if tiff::tags::ByteOrder::native() != tiff::tags::ByteOrder::LittleEndian {
+        return Err(Error::unsupported("writing GeoTIFF on a big-endian host"));
+    }
+    let Some(first) = bands.first() else {
+        return Err(Error::InvalidArgument(
+            "a raster needs at least one band".into(),
+        ));
+    };
+    if cols == 0 || rows == 0 || u32::try_from(cols).is_err() || u32::try_from(rows).is_err() {
+        return Err(Error::InvalidArgument(format!(
+            "cannot write a {cols}x{rows} raster"
+        )));
+    }
+    let nb = bands.len();
+    let sb = first.sample_bytes();
+    let planar = options.interleave == Interleave::Band && nb > 1;
+    let px_bytes = if planar { sb } else { sb * nb };
+    let (cw, ch, tiled) = match options.layout {
+        ChunkLayout::Strips { rows_per_strip } => {
+            let auto = (65536 / (cols * px_bytes)).clamp(1, rows);
+            let r = if rows_per_strip == 0 {
+                auto
+            } else {
+                (rows_per_strip as usize).min(rows)
+            };
+            (cols, r, false)
+        }
+        ChunkLayout::Tiles { width, height } => {
+            if width == 0 || height == 0 || width % 16 != 0 || height % 16 != 0 {
+                return Err(Error::InvalidArgument(format!(
+                    "tile size {width}x{height}: both sides must be positive multiples of 16"
+                )));
+            }
+            (width as usize, height as usize, true)
+        }
+    };
+    let across = cols.div_ceil(cw);
+    let down = rows.div_ceil(ch);
+    let planes = if planar { nb } else { 1 };
+
+    let mut out = Cursor::new(Vec::new());
+    let mut enc = TiffEncoder::new(&mut out).map_err(enc_err)?;
+    let mut dir = enc.image_directory().map_err(enc_err)?;
+    let mut offsets: Vec<u32> = Vec::with_capacity(across * down * planes);
+    let mut counts: Vec<u32> = Vec::with_capacity(across * down * planes);
+    let mut raw = Vec::new();
+    let mut packed = Vec::new();
+    let mut compressor = options.compression.compressor();
+    for plane in 0..planes {
+        for cy in 0..down {
+            for cx in 0..across {
+                raw.clear();
+                let y0 = cy * ch;
+                let x0 = cx * cw;
+                // Strips are cut short at the bottom; tiles are padded to full size with zeros.
+                let y_end = if tiled { y0 + ch } else { (y0 + ch).min(rows) };
+                for y in y0..y_end {
+                    let x_end = x0 + cw;
+                    if y >= rows {
+                        raw.resize(raw.len() + cw * px_bytes, 0);
+                        continue;
+                    }
+                    let valid = x_end.min(cols) - x0;
+                    let row0 = y * cols + x0;
+                    if planar {
+                        bands[plane].extend_le_bytes(row0, valid, &mut raw);
+                    } else if nb == 1 {
+                        first.extend_le_bytes(row0, valid, &mut raw);
+                    } else {
+                        for i in row0..row0 + valid {
+                            for b in bands {
+                                b.push_le_sample(i, &mut raw);
+                            }
+                        }
+                    }
+                    raw.resize(raw.len() + (cw - valid) * px_bytes, 0);
+                }
+                packed.clear();
+                compressor.write_to(&mut packed, &raw)?;
+                let off = dir.write_data(&packed[..]).map_err(enc_err)?;
+                let off = u32::try_from(off).map_err(|_| {
+                    Error::unsupported("a GeoTIFF over 4 GiB (BigTIFF output is not implemented)")
+                })?;
+                offsets.push(off);
+                counts.push(packed.len() as u32);
+            }
+        }
+    }
+    let w = |r: std::result::Result<(), TiffError>| r.map_err(enc_err);
+    w(dir.write_tag(Tag::ImageWidth, cols as u32))?;
+    w(dir.write_tag(Tag::ImageLength, rows as u32))?;
+    let bits = vec![(sb * 8) as u16; nb];
+    w(dir.write_tag(Tag::BitsPerSample, &bits[..]))?;
+    w(dir.write_tag(Tag::Compression, options.compression.code()))?;
+    w(dir.write_tag(Tag::PhotometricInterpretation, 1u16))?;
+    w(dir.write_tag(Tag::SamplesPerPixel, nb as u16))?;
+    w(dir.write_tag(Tag::PlanarConfiguration, if planar { 2u16 } else { 1u16 }))?;
+    if nb > 1 {
+        // Bands beyond the first are "unspecified" extra samples, as GDAL writes them.
+        let extra = vec![0u16; nb - 1];
+        w(dir.write_tag(Tag::ExtraSamples, &extra[..]))?;
+    }
+    let formats = vec![first.sample_format(); nb];
+    w(dir.write_tag(Tag::SampleFormat, &formats[..]))?;
+    if tiled {
+        w(dir.write_tag(Tag::TileWidth, cw as u32))?;
+        w(dir.write_tag(Tag::TileLength, ch as u32))?;
+        w(dir.write_tag(Tag::TileOffsets, &offsets[..]))?;
+        w(dir.write_tag(Tag::TileByteCounts, &counts[..]))?;
+    } else {
+        w(dir.write_tag(Tag::RowsPerStrip, ch as u32))?;
+        w(dir.write_tag(Tag::StripOffsets, &offsets[..]))?;
+        w(dir.write_tag(Tag::StripByteCounts, &counts[..]))?;
+    }
+    if transform.is_rotated() {
+        let g = transform.to_gdal();
+        let m = [
+            g[1], g[2], 0.0, g[0], g[4], g[5], 0.0, g[3], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
+        ];
+        w(dir.write_tag(Tag::ModelTransformationTag, &m[..]))?;
+    } else {
+        let scale = [transform.pixel_width, -transform.pixel_height, 0.0];
+        let tie = [0.0, 0.0, 0.0, transform.origin_x, transform.origin_y, 0.0];
+        w(dir.write_tag(Tag::ModelPixelScaleTag, &scale[..]))?;
+        w(dir.write_tag(Tag::ModelTiepointTag, &tie[..]))?;
+    }
+    let (keys, doubles, ascii) = GeoKeys::from_crs(crs)?.encode();
+    w(dir.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]))?;
+    if !doubles.is_empty() {
+        w(dir.write_tag(Tag::GeoDoubleParamsTag, &doubles[..]))?;
+    }
+    if !ascii.is_empty() {
+        w(dir.write_tag(Tag::GeoAsciiParamsTag, ascii.as_str()))?;
+    }
+    if let Some(nd) = nodata {
+        let text = if nd.is_nan() {
+            "nan".to_owned()
+        } else {
+            format!("{nd}")
+        };
+        w(dir.write_tag(Tag::GdalNodata, text.as_str()))?;
+    }
+    w(dir.finish())?;
+    Ok(out.into_inner())
+}

@@ -1,0 +1,267 @@
+//! Range decomposition against brute force: exact covers, budgeted supersets, shape of the result.
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use sfc_index::{
+    Box2, Box3, Budget, Curve2, Curve3, Hilbert2, Hilbert3, RowMajor2, ZOrder2, ZOrder3,
+};
+
+use crate::support::{assert_cover, assert_exact};
+
+fn cells2(curve: &impl Curve2, q: &Box2) -> BTreeSet<u64> {
+    let mut out = BTreeSet::new();
+    for x in q.min[0]..=q.max[0] {
+        for y in q.min[1]..=q.max[1] {
+            out.insert(curve.encode(x, y));
+        }
+    }
+    out
+}
+
+fn cells3(curve: &impl Curve3, q: &Box3) -> BTreeSet<u64> {
+    let mut out = BTreeSet::new();
+    for x in q.min[0]..=q.max[0] {
+        for y in q.min[1]..=q.max[1] {
+            for z in q.min[2]..=q.max[2] {
+                out.insert(curve.encode(x, y, z));
+            }
+        }
+    }
+    out
+}
+
+/// Checks the exact and several budgeted decompositions of `q` against brute force.
+fn check2(curve: &impl Curve2, q: &Box2) {
+    let expected = cells2(curve, q);
+    assert_exact(&curve.ranges(q, Budget::default()).unwrap(), &expected);
+    for max_ranges in [0, 1, 2, 3, 5, 8, 13] {
+        let d = curve.ranges(q, Budget::max_ranges(max_ranges)).unwrap();
+        assert_cover(&d, &expected);
+        assert!(
+            d.ranges.len() <= max_ranges.max(1),
+            "{} ranges over a cap of {max_ranges}",
+            d.ranges.len()
+        );
+    }
+    for max_recurse in 0..4 {
+        let d = curve
+            .ranges(
+                q,
+                Budget {
+                    max_ranges: None,
+                    max_recurse: Some(max_recurse),
+                },
+            )
+            .unwrap();
+        assert_cover(&d, &expected);
+    }
+}
+
+fn check3(curve: &impl Curve3, q: &Box3) {
+    let expected = cells3(curve, q);
+    assert_exact(&curve.ranges(q, Budget::default()).unwrap(), &expected);
+    for max_ranges in [0, 1, 4, 9, 20] {
+        let d = curve.ranges(q, Budget::max_ranges(max_ranges)).unwrap();
+        assert_cover(&d, &expected);
+        assert!(
+            d.ranges.len() <= max_ranges.max(1),
+            "{} ranges over a cap of {max_ranges}",
+            d.ranges.len()
+        );
+    }
+    for max_recurse in 0..3 {
+        let d = curve
+            .ranges(
+                q,
+                Budget {
+                    max_ranges: None,
+                    max_recurse: Some(max_recurse),
+                },
+            )
+            .unwrap();
+        assert_cover(&d, &expected);
+    }
+}
+
+#[test]
+fn every_box_of_an_8x8_grid() {
+    let h = Hilbert2::new(3).unwrap();
+    let r = RowMajor2::new(8, 8).unwrap();
+    for x0 in 0..8 {
+        for x1 in x0..8 {
+            for y0 in 0..8 {
+                for y1 in y0..8 {
+                    let q = Box2::new([x0, y0], [x1, y1]).unwrap();
+                    check2(&ZOrder2, &q);
+                    check2(&h, &q);
+                    check2(&r, &q);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn whole_grids() {
+    let q = Box2::new([0, 0], [u32::MAX, u32::MAX]).unwrap();
+    for d in [
+        ZOrder2.ranges(&q, Budget::default()).unwrap(),
+        Hilbert2::new(32)
+            .unwrap()
+            .ranges(&q, Budget::default())
+            .unwrap(),
+    ] {
+        assert_eq!(d.ranges, vec![0..=u64::MAX]);
+        assert_eq!(d.cells_covered, 1 << 64);
+        assert_eq!(d.cells_in_box, 1 << 64);
+    }
+    let q = Box3::new([0; 3], [(1 << 21) - 1; 3]).unwrap();
+    for d in [
+        ZOrder3.ranges(&q, Budget::default()).unwrap(),
+        Hilbert3::new(21)
+            .unwrap()
+            .ranges(&q, Budget::default())
+            .unwrap(),
+    ] {
+        assert_eq!(d.ranges, vec![0..=(1 << 63) - 1]);
+    }
+    let r = RowMajor2::new(1 << 32, 1 << 32).unwrap();
+    let q = Box2::new([0, 0], [u32::MAX, u32::MAX]).unwrap();
+    assert_eq!(
+        r.ranges(&q, Budget::default()).unwrap().ranges,
+        vec![0..=u64::MAX]
+    );
+}
+
+#[test]
+fn single_cells() {
+    let h2 = Hilbert2::new(32).unwrap();
+    let h3 = Hilbert3::new(21).unwrap();
+    for (x, y, z) in [
+        (0, 0, 0),
+        (7, 1_000_000, 3),
+        (u32::MAX, u32::MAX, (1 << 21) - 1),
+    ] {
+        let q = Box2::new([x, y], [x, y]).unwrap();
+        let i = ZOrder2.encode(x, y);
+        assert_eq!(
+            ZOrder2.ranges(&q, Budget::default()).unwrap().ranges,
+            vec![i..=i]
+        );
+        let i = h2.encode(x, y);
+        assert_eq!(
+            h2.ranges(&q, Budget::default()).unwrap().ranges,
+            vec![i..=i]
+        );
+        let (x, y) = (x & ((1 << 21) - 1), y & ((1 << 21) - 1));
+        let q = Box3::new([x, y, z], [x, y, z]).unwrap();
+        let i = ZOrder3.encode(x, y, z);
+        assert_eq!(
+            ZOrder3.ranges(&q, Budget::default()).unwrap().ranges,
+            vec![i..=i]
+        );
+        let i = h3.encode(x, y, z);
+        assert_eq!(
+            h3.ranges(&q, Budget::default()).unwrap().ranges,
+            vec![i..=i]
+        );
+    }
+}
+
+#[test]
+fn rowmajor_rows() {
+    let r = RowMajor2::new(10, 5).unwrap();
+    let d = r
+        .ranges(&Box2::new([2, 1], [4, 3]).unwrap(), Budget::default())
+        .unwrap();
+    assert_eq!(d.ranges, vec![12..=14, 22..=24, 32..=34]);
+    // Full-width rows merge into one range.
+    let d = r
+        .ranges(&Box2::new([0, 1], [9, 3]).unwrap(), Budget::default())
+        .unwrap();
+    assert_eq!(d.ranges, vec![10..=39]);
+    // A budget joins rows across the gaps.
+    let d = r
+        .ranges(&Box2::new([2, 0], [4, 4]).unwrap(), Budget::max_ranges(2))
+        .unwrap();
+    assert_eq!(d.ranges, vec![2..=24, 32..=44]);
+    assert_eq!((d.cells_covered, d.cells_in_box), (36, 15));
+}
+
+#[test]
+fn budget_bounds_a_large_query() {
+    // The benchmark's query: 1024 x 1024 cells by 365 days, off the grid's alignment.
+    let q = Box3::new([1000, 3000, 17_000], [2023, 4023, 17_364]).unwrap();
+    for d in [
+        ZOrder3.ranges(&q, Budget::max_ranges(2000)).unwrap(),
+        Hilbert3::new(21)
+            .unwrap()
+            .ranges(&q, Budget::max_ranges(2000))
+            .unwrap(),
+    ] {
+        assert!(!d.ranges.is_empty() && d.ranges.len() <= 2000);
+        assert_eq!(d.cells_in_box, 1024 * 1024 * 365);
+        assert!(d.cells_covered >= d.cells_in_box);
+        // The budget is spent well: fewer than 2 false positives per true cell.
+        assert!(
+            d.cells_covered < 3 * d.cells_in_box,
+            "covered {}",
+            d.cells_covered
+        );
+    }
+}
+
+fn box2(max: u32) -> impl Strategy<Value = Box2> {
+    (0..=max, 0..=max, 0..=max, 0..=max).prop_map(|(a, b, c, d)| Box2 {
+        min: [a.min(b), c.min(d)],
+        max: [a.max(b), c.max(d)],
+    })
+}
+
+fn box3(max: u32) -> impl Strategy<Value = Box3> {
+    (box2(max), 0..=max, 0..=max).prop_map(|(b, c, d)| Box3 {
+        min: [b.min[0], b.min[1], c.min(d)],
+        max: [b.max[0], b.max[1], c.max(d)],
+    })
+}
+
+/// Moves a box so its corner sits at `offset` (which exercises the descent to the common prefix).
+fn shift2(q: Box2, offset: [u32; 2]) -> Box2 {
+    Box2 {
+        min: [q.min[0] + offset[0], q.min[1] + offset[1]],
+        max: [q.max[0] + offset[0], q.max[1] + offset[1]],
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn random_boxes_16x16(q in box2(15), bits in 4u32..=32) {
+        check2(&ZOrder2, &q);
+        check2(&Hilbert2::new(bits).unwrap(), &q);
+        check2(&RowMajor2::new(16, 16).unwrap(), &q);
+        check2(&RowMajor2::new(23, 17).unwrap(), &q);
+    }
+
+    #[test]
+    fn random_boxes_far_from_the_origin(q in box2(20), ox in 0u32..u32::MAX - 20, oy in 0u32..u32::MAX - 20) {
+        let q = shift2(q, [ox, oy]);
+        check2(&ZOrder2, &q);
+        check2(&Hilbert2::new(32).unwrap(), &q);
+    }
+
+    #[test]
+    fn random_boxes_8x8x8(q in box3(7), bits in 3u32..=21) {
+        check3(&ZOrder3, &q);
+        check3(&Hilbert3::new(bits).unwrap(), &q);
+    }
+
+    #[test]
+    fn random_3d_boxes_far_from_the_origin(q in box3(9), o in prop::array::uniform3(0u32..(1 << 21) - 10)) {
+        let q = Box3 { min: [q.min[0] + o[0], q.min[1] + o[1], q.min[2] + o[2]], max: [q.max[0] + o[0], q.max[1] + o[1], q.max[2] + o[2]] };
+        check3(&ZOrder3, &q);
+        check3(&Hilbert3::new(21).unwrap(), &q);
+    }
+}

@@ -1,0 +1,256 @@
+//! `tessera raster info|render`: inspect GeoTIFFs like gdalinfo and render them to PNG.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tessera::raster::{self, ColorRamp, GeoTiffInfo, Interleave, RenderOptions, Stretch};
+
+use crate::UsageError;
+
+/// Inspect, render and reproject GeoTIFFs.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RasterCommand {
+    /// Show size, bands, sample type, CRS, geotransform and NoData, like gdalinfo.
+    Info {
+        /// The GeoTIFF.
+        file: PathBuf,
+    },
+    /// Render one band (grey or a colour ramp) or three bands (RGB) to PNG; NoData is transparent.
+    Render {
+        /// The GeoTIFF.
+        input: PathBuf,
+        /// The PNG to write.
+        output: PathBuf,
+        /// 1-based bands, like gdal_translate -b: one band, or three for red,green,blue (e.g. 3,2,1).
+        #[arg(long, value_delimiter = ',')]
+        bands: Option<Vec<usize>>,
+        /// Colour ramp for one band: gray, viridis, terrain, heat, or #rrggbb,#rrggbb,...
+        #[arg(long)]
+        ramp: Option<String>,
+        /// Stretch MIN,MAX to 0..255 instead of each band's own minimum and maximum.
+        #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
+        range: Option<Vec<f64>>,
+    },
+}
+
+pub(crate) fn run(cmd: RasterCommand, json: bool) -> anyhow::Result<()> {
+    match cmd {
+        RasterCommand::Info { file } => info(&file, json),
+        RasterCommand::Render {
+            input,
+            output,
+            bands,
+            ramp,
+            range,
+        } => render(
+            &input,
+            &output,
+            bands,
+            ramp.as_deref(),
+            range.as_deref(),
+            json,
+        ),
+    }
+}
+
+fn nodata_json(v: f64) -> Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        // JSON has no NaN or infinities; gdalinfo -json writes them as strings too.
+        json!(format!("{v}").to_ascii_lowercase())
+    }
+}
+
+fn info(file: &Path, json: bool) -> anyhow::Result<()> {
+    let info = raster::read_geotiff_info(file).with_context(|| file.display().to_string())?;
+    let crs = match &info.crs {
+        Some(Ok(c)) => Some(c.clone()),
+        Some(Err(e)) => anyhow::bail!("{}: {e}", file.display()),
+        None => None,
+    };
+    // GDAL reports single-band files as band-interleaved whatever PlanarConfiguration says.
+    let interleave = match info.interleave {
+        Interleave::Pixel if info.bands > 1 => "PIXEL",
+        _ => "BAND",
+    };
+    let area_or_point = if info.pixel_is_point { "Point" } else { "Area" };
+    if json {
+        let bands: Vec<Value> = (1..=info.bands)
+            .map(|b| {
+                let mut band = json!({
+                    "band": b,
+                    "block": [info.block.0, info.block.1],
+                    "type": info.sample_type.gdal_name(),
+                });
+                if let Some(nd) = info.nodata {
+                    band["noDataValue"] = nodata_json(nd);
+                }
+                band
+            })
+            .collect();
+        let mut out = json!({
+            "description": file.display().to_string(),
+            "driverShortName": "GTiff",
+            "size": [info.cols, info.rows],
+            "bands": bands,
+            "metadata": { "": { "AREA_OR_POINT": area_or_point } },
+            "imageStructure": {
+                "COMPRESSION": info.compression.gdal_name(),
+                "INTERLEAVE": interleave,
+                "TILED": info.tiled,
+            },
+        });
+        if let Some(c) = &crs {
+            out["coordinateSystem"] = json!({
+                "epsg": c.epsg(),
+                "name": c.name(),
+                "proj4": c.proj4(),
+            });
+        }
+        if let Some(gt) = info.transform {
+            out["geoTransform"] = json!(gt.to_gdal());
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    print!(
+        "{}",
+        info_text(file, &info, crs.as_ref(), interleave, area_or_point)
+    );
+    Ok(())
+}
+
+fn info_text(
+    file: &Path,
+    info: &GeoTiffInfo,
+    crs: Option<&raster::Crs>,
+    interleave: &str,
+    area_or_point: &str,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "Driver: GTiff/GeoTIFF");
+    let _ = writeln!(s, "Files: {}", file.display());
+    let _ = writeln!(s, "Size is {}, {}", info.cols, info.rows);
+    match crs {
+        Some(c) => {
+            let _ = writeln!(s, "Coordinate System is {c}");
+            let _ = writeln!(s, "PROJ.4 string is '{}'", c.proj4());
+        }
+        None => {
+            let _ = writeln!(s, "Coordinate System is unknown (no GeoKeys)");
+        }
+    }
+    if let Some(gt) = info.transform {
+        if gt.is_rotated() {
+            let g = gt.to_gdal();
+            let _ = writeln!(s, "GeoTransform =");
+            let _ = writeln!(s, "  {}, {}, {}", g[0], g[1], g[2]);
+            let _ = writeln!(s, "  {}, {}, {}", g[3], g[4], g[5]);
+        } else {
+            let _ = writeln!(s, "Origin = ({:.15}, {:.15})", gt.origin_x, gt.origin_y);
+            let _ = writeln!(
+                s,
+                "Pixel Size = ({:.15}, {:.15})",
+                gt.pixel_width, gt.pixel_height
+            );
+        }
+    }
+    let _ = writeln!(s, "Metadata:\n  AREA_OR_POINT={area_or_point}");
+    let _ = writeln!(
+        s,
+        "Image Structure Metadata:\n  COMPRESSION={}\n  INTERLEAVE={interleave}",
+        info.compression.gdal_name()
+    );
+    if let Some(gt) = info.transform {
+        let _ = writeln!(s, "Corner Coordinates:");
+        let (c, r) = (f64::from(info.cols), f64::from(info.rows));
+        for (name, col, row) in [
+            ("Upper Left ", 0.0, 0.0),
+            ("Lower Left ", 0.0, r),
+            ("Upper Right", c, 0.0),
+            ("Lower Right", c, r),
+            ("Center     ", c / 2.0, r / 2.0),
+        ] {
+            let (x, y) = gt.pixel_to_map(col, row);
+            let _ = writeln!(s, "{name} ({x:>12.3}, {y:>12.3})");
+        }
+    }
+    for b in 1..=info.bands {
+        let _ = writeln!(
+            s,
+            "Band {b} Block={}x{} Type={}",
+            info.block.0,
+            info.block.1,
+            info.sample_type.gdal_name()
+        );
+        if let Some(nd) = info.nodata {
+            let _ = writeln!(s, "  NoData Value={nd}");
+        }
+    }
+    s
+}
+
+fn render(
+    input: &Path,
+    output: &Path,
+    bands: Option<Vec<usize>>,
+    ramp: Option<&str>,
+    range: Option<&[f64]>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(b) = &bands {
+        if b.len() != 1 && b.len() != 3 {
+            return Err(UsageError(format!(
+                "--bands takes one band or three (red,green,blue), got {}",
+                b.len()
+            ))
+            .into());
+        }
+        if b.contains(&0) {
+            return Err(UsageError("--bands are 1-based, like GDAL's -b".into()).into());
+        }
+    }
+    let ramp = ramp
+        .map(str::parse::<ColorRamp>)
+        .transpose()
+        .map_err(|e| UsageError(format!("--ramp: {e}")))?;
+    if ramp.is_some() && bands.as_ref().is_some_and(|b| b.len() == 3) {
+        return Err(UsageError("--ramp applies to one band, not three".into()).into());
+    }
+    let stretch = match range {
+        None => Stretch::MinMax,
+        Some(&[min, max]) if max > min => Stretch::Range { min, max },
+        Some(_) => {
+            return Err(UsageError("--range takes MIN,MAX with MIN < MAX".into()).into());
+        }
+    };
+    let r = raster::read_geotiff(input).with_context(|| input.display().to_string())?;
+    let n = r.band_count();
+    if let Some(b) = bands.as_ref().and_then(|b| b.iter().find(|&&b| b > n)) {
+        return Err(UsageError(format!(
+            "--bands: band {b} does not exist, {} has {n} band(s)",
+            input.display()
+        ))
+        .into());
+    }
+    let options = RenderOptions {
+        bands,
+        stretch,
+        ramp,
+    };
+    raster::render_png(&r, output, &options).with_context(|| output.display().to_string())?;
+    if json {
+        println!(
+            "{}",
+            json!({"input": input.display().to_string(), "output": output.display().to_string(),
+                   "size": [r.cols(), r.rows()]})
+        );
+    } else {
+        println!("wrote {} ({}x{})", output.display(), r.cols(), r.rows());
+    }
+    Ok(())
+}

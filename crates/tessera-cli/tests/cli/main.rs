@@ -1,0 +1,3 @@
+//! Tests of the `tessera` binary, one module per command group.
+
+mod mapfile;

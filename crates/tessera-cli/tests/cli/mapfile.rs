@@ -1,0 +1,141 @@
+//! `tessera mapfile info|dump|verify` run as a user would, on files made by the writer.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tessera::mapfile::{FileWriter, WriterOptions};
+
+fn tessera(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// Writes a part file with indexes 10, 20, 20, 30, ... 100 (interval 2) and returns its path.
+fn sample(dir: &Path) -> PathBuf {
+    let path = dir.join("part-r-00000-10");
+    let mut writer =
+        FileWriter::create(&path, WriterOptions::default().with_index_interval(2)).unwrap();
+    writer.append(10, b"a").unwrap();
+    for i in 2u64..=10 {
+        writer.append(i * 10, &vec![0u8; i as usize]).unwrap();
+        if i == 2 {
+            writer.append(20, b"dup").unwrap();
+        }
+    }
+    writer.finish().unwrap();
+    path
+}
+
+#[test]
+fn info_shows_the_footer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let out = tessera(&["mapfile", "info", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        "version:        1",
+        "records:        11",
+        "first index:    10",
+        "last index:     100",
+        "index interval: 2",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+
+    let out = tessera(&["--json", "mapfile", "info", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["records"], 11);
+    assert_eq!(v["first_index"], 10);
+    assert_eq!(v["last_index"], 100);
+    assert_eq!(v["index_entries"], 6);
+    assert_eq!(v["file_bytes"], std::fs::metadata(&file).unwrap().len());
+}
+
+#[test]
+fn dump_lists_index_and_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample(dir.path());
+    let f = file.to_str().unwrap();
+    let out = tessera(&["mapfile", "dump", f, "--from", "20", "--to", "35"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "20\t2\n20\t3\n30\t3\n");
+
+    let out = tessera(&["mapfile", "dump", f]);
+    assert_eq!(stdout(&out).lines().count(), 11);
+
+    let out = tessera(&["--json", "mapfile", "dump", f, "--to", "10"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v, serde_json::json!([{"index": 10, "payload_bytes": 1}]));
+
+    let out = tessera(&["mapfile", "dump", f, "--from", "9", "--to", "3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn verify_passes_good_files_and_names_the_bad_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = sample(dir.path());
+    let bad = dir.path().join("part-r-00000-999");
+    let mut bytes = std::fs::read(&good).unwrap();
+    // A payload byte of the second record block, which starts after 2 records: 16 + 13 + 14.
+    let block_start = 16 + (12 + 1) + (12 + 2);
+    bytes[block_start + 12] ^= 0x40;
+    std::fs::write(&bad, bytes).unwrap();
+
+    let out = tessera(&["mapfile", "verify", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = tessera(&[
+        "mapfile",
+        "verify",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("part-r-00000-999"), "{err}");
+    assert!(err.contains(&format!("byte {block_start}")), "{err}");
+
+    let out = tessera(&[
+        "--json",
+        "mapfile",
+        "verify",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["files"][0]["ok"], true);
+    assert_eq!(v["files"][1]["ok"], false);
+    assert_eq!(v["files"][1]["offset"], block_start);
+}
+
+#[test]
+fn verify_fails_on_missing_and_non_map_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk");
+    std::fs::write(
+        &junk,
+        b"not a map file at all, just some text long enough to have a footer and a header, right?",
+    )
+    .unwrap();
+    for path in [junk, dir.path().join("missing")] {
+        let out = tessera(&["mapfile", "verify", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains(path.file_name().unwrap().to_str().unwrap()));
+    }
+    let out = tessera(&["mapfile", "verify"]);
+    assert_eq!(out.status.code(), Some(2));
+}
