@@ -1,6 +1,8 @@
 //! Developer tasks for the Tessera workspace, run as `cargo xtask <task>`.
 
+mod bench;
 mod ci;
+mod crash_test;
 mod data;
 mod fuzz;
 mod tidy;
@@ -14,6 +16,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
+  bench threads [--quick]     thread-count tables (ADR 0003) for mmap, latency and write; writes target/thread-count.md
+  crash-test [--trials N]     kill layer-store writers at random moments N times (default 500); check every layer
   ci                          fmt --check, clippy -D warnings, tests (with doctests), benchmarks in test mode
   tidy                        check workspace conventions (lints.workspace, //! file headers)
   fuzz <target> [--seconds N] run one cargo-fuzz target on the stable toolchain
@@ -27,7 +31,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match task.as_str() {
+        "bench" => bench::run(rest),
         "ci" => ci::run(rest),
+        "crash-test" => crash_test::run(rest),
         "tidy" => tidy::run(rest),
         "fuzz" => fuzz::run(rest),
         "data" => data::run(rest),

@@ -37,6 +37,7 @@ pub enum NoData<T> {
 /// # Ok::<(), keyed_tile::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum CellType {
     /// One bit of data per cell (stored as one byte), no NoData.
     Bool,
@@ -58,6 +59,7 @@ pub enum CellType {
 
 /// The stored number type of a cell type, without its NoData policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum BaseType {
     /// `bool`.
     Bool,

@@ -24,6 +24,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A compression name could not be parsed.
+    #[error("invalid compression `{text}`: {reason}")]
+    CompressionParse {
+        /// The text that was given.
+        text: String,
+        /// Why it is not a compression.
+        reason: String,
+    },
+
     /// Key bounds whose minimum exceeds their maximum in some dimension.
     #[error("invalid key bounds: min {min} > max {max} in {dimension}")]
     InvalidBounds {

@@ -326,7 +326,7 @@ impl<K: Key> HilbertKeyIndex<K> {
                 if order > BITS_2D {
                     return Err(err(format!(
                         "{order} bits per dimension ({} in all) exceed the 64 bits of an index",
-                        2 * order
+                        2 * u64::from(order)
                     )));
                 }
                 (Curve::H2(Hilbert2::new(order)?), TimeBins::None)
@@ -350,7 +350,7 @@ impl<K: Key> HilbertKeyIndex<K> {
                     return Err(err(format!(
                         "{order} bits per dimension ({} in all) exceed the 3-D Hilbert curve's \
                          {BITS_3D} bits per dimension",
-                        3 * order
+                        3 * u64::from(order)
                     )));
                 }
                 (

@@ -220,7 +220,7 @@ impl LayoutDefinition {
     /// A point on a tile edge belongs to the tile east of it and the tile south of it (the
     /// tile whose top-left corner it is). Points outside the extent give keys outside
     /// [`LayoutDefinition::bounds`], e.g. negative columns; coordinates beyond the `i32`
-    /// range saturate.
+    /// range saturate, and NaN coordinates give 0.
     pub fn map_to_key(&self, x: f64, y: f64) -> SpatialKey {
         let (gx, gy) = self.grid(x, y);
         // `as` from f64 to i32 saturates (and maps NaN to 0), which is what we want here.

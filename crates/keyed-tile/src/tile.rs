@@ -10,6 +10,7 @@ pub const MAX_CELLS: u64 = 1 << 31;
 
 /// The cells of one band, in their native number type, row by row from the top-left.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum CellBuffer {
     /// `bool` cells.
     Bool(Vec<bool>),
@@ -525,7 +526,7 @@ fn check_len(len: usize, cols: u32, rows: u32) -> Result<(), Error> {
     }
 }
 
-/// Several bands of the same size and cell type (at least one).
+/// Several bands of the same size and cell type (1 to 65535 of them).
 ///
 /// ```
 /// use keyed_tile::{CellType, MultibandTile, Tile};
@@ -540,14 +541,23 @@ pub struct MultibandTile {
 }
 
 impl MultibandTile {
-    /// Makes a multiband tile, checking that there is a band and that all bands share
-    /// band 0's size and cell type.
+    /// Makes a multiband tile, checking that there are 1 to 65535 bands (the codec's
+    /// limit) and that all bands share band 0's size and cell type.
     pub fn new(bands: Vec<Tile>) -> Result<Self, Error> {
         let Some(first) = bands.first() else {
             return Err(Error::InvalidTile {
                 reason: "a multiband tile needs at least one band".to_string(),
             });
         };
+        if bands.len() > usize::from(u16::MAX) {
+            return Err(Error::InvalidTile {
+                reason: format!(
+                    "{} bands; the tile codec stores at most {}",
+                    bands.len(),
+                    u16::MAX
+                ),
+            });
+        }
         let describe = |t: &Tile| format!("{}x{} {}", t.cols, t.rows, t.cell_type);
         for (band, tile) in bands.iter().enumerate().skip(1) {
             if tile.cols != first.cols

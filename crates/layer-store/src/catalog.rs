@@ -67,7 +67,7 @@ impl CatalogOptions {
     /// The thread count with 0 resolved.
     pub fn effective_threads(&self) -> usize {
         if self.threads == 0 {
-            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            pool_tuning::cores()
         } else {
             self.threads
         }
@@ -399,8 +399,7 @@ impl Catalog {
                     Value::from(format!("{}/{}/g{generation}", to.name(), to.zoom())),
                 );
             }
-            let bytes = serde_json::to_vec_pretty(&doc)
-                .map_err(|e| Error::json(&src_path, e))?;
+            let bytes = serde_json::to_vec_pretty(&doc).map_err(|e| Error::json(&src_path, e))?;
             fs::create_dir_all(self.attributes.dir()).map_err(at(self.attributes.dir()))?;
             atomic_write(
                 &self.attributes.path_unchecked(to, METADATA),

@@ -80,7 +80,9 @@ pub enum Error {
         key: String,
     },
     /// A key lies outside the bounds of the layer's key index; nothing was written.
-    #[error("key {key} is outside the key index bounds {bounds} of layer {id}; nothing was written")]
+    #[error(
+        "key {key} is outside the key index bounds {bounds} of layer {id}; nothing was written"
+    )]
     OutOfKeyBounds {
         /// The layer.
         id: String,
@@ -95,6 +97,17 @@ pub enum Error {
         /// The layer.
         id: String,
         /// What the key index said.
+        #[source]
+        source: keyed_tile::Error,
+    },
+    /// A stored value is not valid codec bytes.
+    #[error("layer {id}, key {key}: the stored value does not decode: {source}")]
+    Codec {
+        /// The layer.
+        id: String,
+        /// The key, printed.
+        key: String,
+        /// What the codec said.
         #[source]
         source: keyed_tile::Error,
     },
@@ -120,7 +133,9 @@ pub enum Error {
     },
     /// A record sits in a file whose index range does not cover it, or under an index that
     /// its key does not map to.
-    #[error("part file {path}: record of key {key} is stored under index {stored}, but the key index gives {expected}")]
+    #[error(
+        "part file {path}: record of key {key} is stored under index {stored}, but the key index gives {expected}"
+    )]
     MisplacedRecord {
         /// The part file.
         path: PathBuf,
@@ -132,7 +147,9 @@ pub enum Error {
         expected: u64,
     },
     /// The layer was rewritten and its old part files removed since this reader opened it.
-    #[error("layer {id} was rewritten since this reader opened it ({path} is gone); open a new reader")]
+    #[error(
+        "layer {id} was rewritten since this reader opened it ({path} is gone); open a new reader"
+    )]
     StaleReader {
         /// The layer.
         id: String,

@@ -1,67 +1,56 @@
-//! Runs independent tasks on a few scoped threads, stopping early at the first error.
+//! Runs independent tasks on pool-tuning's bounded executor, stopping at the first error.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::ops::ControlFlow;
 
-use parking_lot::Mutex;
+use pool_tuning::{Order, Pool};
 
 use crate::error::Error;
 
-/// Runs `task(0..count)` on up to `threads` scoped threads (tasks are taken in order) and
-/// returns the results in task order. After the first error no new task starts, and that
-/// error is returned. A panicking task becomes an [`Error::Worker`].
+/// Runs `task(0..count)` on up to `threads` threads (tasks are taken in order) and returns
+/// the results in task order. After the first error no new task starts, and that error is
+/// returned. A panicking task becomes an [`Error::Worker`].
 pub(crate) fn run_tasks<T, F>(threads: usize, count: usize, task: F) -> Result<Vec<T>, Error>
 where
     T: Send,
     F: Fn(usize) -> Result<T, Error> + Sync,
 {
-    let threads = threads.clamp(1, count.max(1));
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let threads = threads.clamp(1, count);
     if threads == 1 {
+        // No thread to start for a single task or a single worker.
         return (0..count).map(&task).collect();
     }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let outcome = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    while !failed.load(Ordering::Relaxed) {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        if n >= count {
-                            break;
-                        }
-                        match task(n) {
-                            Ok(v) => {
-                                if let Some(slot) = results.lock().get_mut(n) {
-                                    *slot = Some(v);
-                                }
-                            }
-                            Err(e) => {
-                                failed.store(true, Ordering::Relaxed);
-                                first_error.lock().get_or_insert(e);
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        let mut panicked = false;
-        for h in handles {
-            panicked |= h.join().is_err();
-        }
-        panicked
-    });
-    if let Some(e) = first_error.into_inner() {
+    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    let mut first_error = None;
+    Pool::new(threads).for_each(
+        0..count,
+        Order::Unordered,
+        &task,
+        |n, outcome| match outcome {
+            Ok(Ok(value)) => {
+                if let Some(slot) = results.get_mut(n) {
+                    *slot = Some(value);
+                }
+                ControlFlow::Continue(())
+            }
+            Ok(Err(e)) => {
+                first_error = Some(e);
+                ControlFlow::Break(())
+            }
+            Err(panic) => {
+                first_error = Some(Error::Worker {
+                    what: panic.to_string(),
+                });
+                ControlFlow::Break(())
+            }
+        },
+    );
+    if let Some(e) = first_error {
         return Err(e);
     }
-    if outcome {
-        return Err(Error::Worker {
-            what: "a worker thread panicked".to_owned(),
-        });
-    }
     results
-        .into_inner()
         .into_iter()
         .map(|r| {
             r.ok_or(Error::Internal {

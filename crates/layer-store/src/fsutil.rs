@@ -47,10 +47,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
 /// rename over the target, fsync of the directory. Readers see the old or the new file.
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), Error> {
     let dir = parent(path)?;
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("file");
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(temp_name(file_name));
     let result = (|| {
         let mut f = File::create(&tmp).map_err(at(&tmp))?;

@@ -22,8 +22,8 @@ const RESERVED: &[&str] = &["_attributes", "_locks"];
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "RawLayerId", into = "RawLayerId")]
 pub struct LayerId {
-    name: String,
-    zoom: u32,
+    pub(crate) name: String,
+    pub(crate) zoom: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,7 +41,10 @@ impl TryFrom<RawLayerId> for LayerId {
 
 impl From<LayerId> for RawLayerId {
     fn from(id: LayerId) -> Self {
-        RawLayerId { name: id.name, zoom: id.zoom }
+        RawLayerId {
+            name: id.name,
+            zoom: id.zoom,
+        }
     }
 }
 

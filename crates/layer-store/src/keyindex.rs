@@ -26,7 +26,10 @@ pub enum KeyIndexMethod {
 
 impl KeyIndexMethod {
     /// Builds the index over `bounds`.
-    pub fn create<K: Key>(&self, bounds: KeyBounds<K>) -> Result<AnyKeyIndex<K>, keyed_tile::Error> {
+    pub fn create<K: Key>(
+        &self,
+        bounds: KeyBounds<K>,
+    ) -> Result<AnyKeyIndex<K>, keyed_tile::Error> {
         match *self {
             KeyIndexMethod::ZOrder {
                 temporal_resolution_ms,

@@ -1,13 +1,111 @@
 //! A catalog of tile layers on mapfile parts: bounded-memory write, read, query, update, reindex.
+//!
+//! A [`Catalog`] is a directory of layers, each named by a [`LayerId`] (a validated name
+//! and a zoom level). A layer is a set of [mapfile] parts with exclusive, sorted index
+//! ranges, plus a metadata document in the [`AttributeStore`] (ADR 0002).
+//!
+//! ```
+//! use keyed_tile::{CellType, Extent, KeyBounds, LayoutDefinition, SpatialKey, TileLayout};
+//! use layer_store::{Catalog, KeyIndexMethod, LayerId, LayerMetadata, UpdateOptions, WriteOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let catalog = Catalog::open(dir.path())?;
+//! let id = LayerId::new("elevation", 3)?;
+//! let layout = LayoutDefinition::new(Extent::new(0.0, 0.0, 8.0, 8.0)?, TileLayout::new(8, 8, 256, 256))?;
+//! let bounds = KeyBounds::new(SpatialKey::new(0, 0), SpatialKey::new(7, 7))?;
+//! let metadata = LayerMetadata {
+//!     layout_definition: layout,
+//!     extent: layout.extent,
+//!     crs: "EPSG:3857".into(),
+//!     cell_type: "int16".parse::<CellType>()?,
+//!     bounds,
+//! };
+//! // Records come in any order; values are stored as given (e.g. keyed_tile::codec bytes).
+//! let records = (0..8).map(|c| (SpatialKey::new(c, c), vec![c as u8; 4]));
+//! let method = KeyIndexMethod::ZOrder { temporal_resolution_ms: None };
+//! catalog.write(&id, metadata, method, records, &WriteOptions::default())?;
+//!
+//! let reader = catalog.reader::<SpatialKey>(&id)?;
+//! assert_eq!(reader.read(&SpatialKey::new(3, 3))?, vec![3u8; 4]);
+//! let in_box = KeyBounds::new(SpatialKey::new(2, 2), SpatialKey::new(5, 5))?;
+//! assert_eq!(reader.query(&in_box)?.count(), 4);
+//!
+//! // Merge new values in; the merge function sees (existing, updating).
+//! let update = vec![(SpatialKey::new(3, 3), vec![9u8])];
+//! catalog.update(&id, update, |_key, old: &[u8], new: &[u8]| [old, new].concat(), &UpdateOptions::default())?;
+//! let reader = catalog.reader::<SpatialKey>(&id)?;
+//! assert_eq!(reader.read(&SpatialKey::new(3, 3))?, vec![3, 3, 3, 3, 9]);
+//! catalog.verify(&id)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # On disk
+//! ```text
+//! <catalog>/
+//!   _attributes/<name>__<zoom>__metadata.json   header, metadata, keyIndex, codec
+//!   _attributes/<name>__<zoom>__<attr>.json     further attributes
+//!   _locks/<name>__<zoom>.lock                  writer locks (advisory)
+//!   <name>/<zoom>/g<generation>/part-r-<partition:05>-<first index>
+//! ```
+//! Records are mapfile records: the index is the key index of the key, the payload is the
+//! key ([`keyed_tile::Key::write_to`]) followed by the value. Several keys can share an
+//! index; reads compare the stored key.
+//!
+//! **Why a generation directory.** DESIGN.md places parts at `<name>/<zoom>/part-r-…`; this
+//! crate adds one directory level, `g<generation>`, named by the metadata's
+//! `header.generation` (the generation pointer DESIGN.md allows). It is what makes every
+//! change atomic:
+//! 1. a write, update or reindex builds a complete new generation beside the current one
+//!    (an update hard-links the parts it does not touch), then fsyncs it;
+//! 2. the metadata document, now naming the new generation, replaces the old one by
+//!    rename: this is the commit point;
+//! 3. the old generation is removed.
+//!
+//! A process killed before step 2 leaves the old layer, after it the new one; never a mix.
+//! A delete removes the metadata first, so the layer is gone at once, then its files.
+//! Leftovers (unreferenced generations, spill directories, temporary attribute files) are
+//! never read, and [`Catalog::open`] removes them for every layer whose lock is free.
+//! [`crash`] holds the kill-the-writer test that shows this.
+//!
+//! **Why parts are not written through writer-with-retry's `Store`.** `Store::put` takes a
+//! whole object in memory; a part is up to 128 MiB and several are written at once, which
+//! would break the memory budget. Parts are therefore streamed with mapfile's writer into
+//! the generation directory (in parallel, one partition per task of pool-tuning's
+//! executor). The atomic-rename discipline of `FileStore` is applied at the level of the
+//! whole generation instead of each file.
+//!
+//! **Memory.** A write keeps at most about `memory_budget` bytes of records in memory;
+//! beyond it, sorted runs spill to disk and are merged k ways per partition (at most 32
+//! runs are kept; more are merged into one first). Partitions are index ranges computed
+//! from the data's key bounds through the key index, without sampling.
+//!
+//! # Crate features
+//! None: the crate has no optional parts.
 #![deny(missing_docs)]
 
 mod attributes;
+mod catalog;
+pub mod crash;
 mod error;
+mod exec;
 mod fsutil;
 mod id;
+mod keyindex;
+mod layer;
 mod lock;
+mod parts;
+mod reader;
 mod sort;
+mod write;
 
 pub use attributes::{ATTRIBUTES_DIR, AttributeStore, METADATA};
+pub use catalog::{Catalog, CatalogOptions, LOCKS_DIR, LayerInfo};
 pub use error::{Error, Result};
 pub use id::{LayerId, MAX_NAME_BYTES};
+pub use keyindex::{KeyIndexChoice, KeyIndexMethod, LayerKeyIndex};
+pub use layer::{LAYOUT_VERSION, LayerAttributes, LayerHeader, LayerKey, LayerMetadata};
+pub use reader::{LayerReader, QueryIter, QueryOptions, VerifyReport};
+pub use write::{
+    DEFAULT_MEMORY_BUDGET, Phase, Progress, ProgressFn, UpdateOptions, WriteOptions, WriteReport,
+    updating_wins,
+};

@@ -230,22 +230,11 @@ impl Sorter {
     pub(crate) fn finish(mut self) -> Sorted {
         self.mem.entries.sort_by_key(|e| e.index);
         self.free.clear();
-        let min_index = self.min_index_of_all();
         Sorted {
             mem: std::mem::take(&mut self.mem),
             runs: std::mem::take(&mut self.runs),
             spill_dir: self.spill_dir_made.then(|| self.spill_dir.clone()),
             stats: self.stats,
-            min_index,
-        }
-    }
-
-    fn min_index_of_all(&self) -> Option<u64> {
-        let mem = self.mem.entries.iter().map(|e| e.index).min();
-        let runs = self.runs.iter().filter_map(|r| r.sparse.first().map(|s| s.0)).min();
-        match (mem, runs) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
         }
     }
 }
@@ -257,7 +246,6 @@ pub(crate) struct Sorted {
     runs: Vec<Run>,
     spill_dir: Option<PathBuf>,
     stats: SortStats,
-    min_index: Option<u64>,
 }
 
 impl Drop for Sorted {
@@ -272,11 +260,6 @@ impl Sorted {
     /// Counts over the input.
     pub(crate) fn stats(&self) -> SortStats {
         self.stats
-    }
-
-    /// The least index of any record, `None` when there are none.
-    pub(crate) fn min_index(&self) -> Option<u64> {
-        self.min_index
     }
 
     /// The number of sources a merge reads from (for sizing read buffers).
@@ -314,7 +297,7 @@ impl RunWriter {
     }
 
     fn push(&mut self, index: u64, payload: &[u8]) -> Result<(), Error> {
-        if self.records % RUN_INDEX_INTERVAL == 0 {
+        if self.records.is_multiple_of(RUN_INDEX_INTERVAL) {
             self.sparse.push((index, self.offset));
         }
         let mut header = [0u8; RUN_RECORD_HEADER];
@@ -495,10 +478,10 @@ pub(crate) struct Merge<'a> {
 impl Merge<'_> {
     /// The next record in index order, or `None` at the end.
     pub(crate) fn next_record(&mut self) -> Result<Option<(u64, &[u8])>, Error> {
-        if let Some(n) = self.pending.take() {
-            if let Some(index) = self.sources[n].advance(false)? {
-                self.heap.push(Reverse((index, n)));
-            }
+        if let Some(n) = self.pending.take()
+            && let Some(index) = self.sources[n].advance(false)?
+        {
+            self.heap.push(Reverse((index, n)));
         }
         let Some(Reverse((index, n))) = self.heap.pop() else {
             return Ok(None);
@@ -509,10 +492,10 @@ impl Merge<'_> {
 
     /// The index of the next record without consuming it.
     pub(crate) fn peek_index(&mut self) -> Result<Option<u64>, Error> {
-        if let Some(n) = self.pending.take() {
-            if let Some(index) = self.sources[n].advance(false)? {
-                self.heap.push(Reverse((index, n)));
-            }
+        if let Some(n) = self.pending.take()
+            && let Some(index) = self.sources[n].advance(false)?
+        {
+            self.heap.push(Reverse((index, n)));
         }
         Ok(self.heap.peek().map(|Reverse((i, _))| *i))
     }
@@ -591,7 +574,9 @@ mod tests {
         let mut model = Vec::new();
         let mut x = 12345u64;
         for n in 0..5000u32 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let index = (x >> 33) % 300;
             let payload = n.to_le_bytes();
             s.push(index, &[&payload[..2], &payload[2..]]).unwrap();
@@ -601,7 +586,11 @@ mod tests {
         let sorted = s.finish();
         assert!(sorted.stats().spills > 1);
         assert_eq!(drain(&sorted, 0, u64::MAX), model);
-        let sub: Vec<_> = model.iter().filter(|r| (100..=120).contains(&r.0)).cloned().collect();
+        let sub: Vec<_> = model
+            .iter()
+            .filter(|r| (100..=120).contains(&r.0))
+            .cloned()
+            .collect();
         assert_eq!(drain(&sorted, 100, 120), sub);
         drop(sorted);
         assert!(!dir.exists());

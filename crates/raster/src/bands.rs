@@ -83,8 +83,14 @@ fn int_nodata<T: TryFrom<i64>>(nodata: Option<f64>) -> Option<T> {
     T::try_from(v as i64).ok()
 }
 
-fn int_policy<T: TryFrom<i64>>(nodata: Option<f64>) -> NoData<T> {
-    int_nodata(nodata).map_or(NoData::Raw, NoData::User)
+/// The NoData policy for an integer type whose constant NoData is `constant`: a GDAL_NODATA
+/// equal to the constant gives the plain type (`uint8`, not `uint8ud0`), as GeoTrellis names it.
+fn int_policy<T: TryFrom<i64> + PartialEq>(nodata: Option<f64>, constant: T) -> NoData<T> {
+    match int_nodata(nodata) {
+        None => NoData::Raw,
+        Some(v) if v == constant => NoData::Constant,
+        Some(v) => NoData::User(v),
+    }
 }
 
 fn float_policy<T>(nodata: Option<f64>, narrow: impl Fn(f64) -> T) -> NoData<T> {
@@ -107,11 +113,26 @@ pub(crate) fn to_tile(
         .into_iter()
         .map(|s| {
             let (ct, buf) = match s {
-                Samples::U8(v) => (CellType::UInt8(int_policy(nodata)), CellBuffer::UInt8(v)),
-                Samples::I8(v) => (CellType::Int8(int_policy(nodata)), CellBuffer::Int8(v)),
-                Samples::U16(v) => (CellType::UInt16(int_policy(nodata)), CellBuffer::UInt16(v)),
-                Samples::I16(v) => (CellType::Int16(int_policy(nodata)), CellBuffer::Int16(v)),
-                Samples::I32(v) => (CellType::Int32(int_policy(nodata)), CellBuffer::Int32(v)),
+                Samples::U8(v) => (
+                    CellType::UInt8(int_policy(nodata, 0u8)),
+                    CellBuffer::UInt8(v),
+                ),
+                Samples::I8(v) => (
+                    CellType::Int8(int_policy(nodata, i8::MIN)),
+                    CellBuffer::Int8(v),
+                ),
+                Samples::U16(v) => (
+                    CellType::UInt16(int_policy(nodata, 0u16)),
+                    CellBuffer::UInt16(v),
+                ),
+                Samples::I16(v) => (
+                    CellType::Int16(int_policy(nodata, i16::MIN)),
+                    CellBuffer::Int16(v),
+                ),
+                Samples::I32(v) => (
+                    CellType::Int32(int_policy(nodata, i32::MIN)),
+                    CellBuffer::Int32(v),
+                ),
                 // keyed-tile has no uint32: float64 holds every u32 exactly.
                 Samples::U32(v) => (
                     CellType::Float64(float_policy(nodata, |x| x)),
@@ -134,20 +155,24 @@ pub(crate) fn to_tile(
 
 /// The samples of every band and the NoData value to write as GDAL_NODATA.
 /// `bool` bands are written as bytes (0 or 1).
-pub(crate) fn from_tile(tile: &MultibandTile) -> (Vec<Samples>, Option<f64>) {
+pub(crate) fn from_tile(tile: &MultibandTile) -> Result<(Vec<Samples>, Option<f64>)> {
     let bands = tile
         .bands()
         .iter()
         .map(|t| match t.buffer() {
-            CellBuffer::Bool(v) => Samples::U8(v.iter().map(|&b| u8::from(b)).collect()),
-            CellBuffer::Int8(v) => Samples::I8(v.clone()),
-            CellBuffer::UInt8(v) => Samples::U8(v.clone()),
-            CellBuffer::Int16(v) => Samples::I16(v.clone()),
-            CellBuffer::UInt16(v) => Samples::U16(v.clone()),
-            CellBuffer::Int32(v) => Samples::I32(v.clone()),
-            CellBuffer::Float32(v) => Samples::F32(v.clone()),
-            CellBuffer::Float64(v) => Samples::F64(v.clone()),
+            CellBuffer::Bool(v) => Ok(Samples::U8(v.iter().map(|&b| u8::from(b)).collect())),
+            CellBuffer::Int8(v) => Ok(Samples::I8(v.clone())),
+            CellBuffer::UInt8(v) => Ok(Samples::U8(v.clone())),
+            CellBuffer::Int16(v) => Ok(Samples::I16(v.clone())),
+            CellBuffer::UInt16(v) => Ok(Samples::U16(v.clone())),
+            CellBuffer::Int32(v) => Ok(Samples::I32(v.clone())),
+            CellBuffer::Float32(v) => Ok(Samples::F32(v.clone())),
+            CellBuffer::Float64(v) => Ok(Samples::F64(v.clone())),
+            other => Err(Error::unsupported(format!(
+                "writing {} cells to GeoTIFF",
+                other.base_type().name()
+            ))),
         })
-        .collect();
-    (bands, tile.cell_type().no_data_f64())
+        .collect::<Result<Vec<_>>>()?;
+    Ok((bands, tile.cell_type().no_data_f64()))
 }

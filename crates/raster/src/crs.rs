@@ -118,6 +118,15 @@ impl Crs {
         proj4_params(&self.proj4).find_map(|(k, v)| (k == key).then_some(v))
     }
 
+    /// True when both describe the same CRS: equal EPSG codes, or the same proj4 parameters in
+    /// any order (numbers compared as numbers), whatever the names. `==` also compares names.
+    pub fn is_equivalent(&self, other: &Crs) -> bool {
+        if let (Some(a), Some(b)) = (self.epsg, other.epsg) {
+            return a == b;
+        }
+        normalized_params(&self.proj4) == normalized_params(&other.proj4)
+    }
+
     /// A short label: `EPSG:nnnn` when known, else the proj4 string.
     pub fn label(&self) -> String {
         match self.epsg {
@@ -160,6 +169,21 @@ pub(crate) fn proj4_params(s: &str) -> impl Iterator<Item = (&str, &str)> {
         let tok = tok.strip_prefix('+')?;
         Some(tok.split_once('=').unwrap_or((tok, "")))
     })
+}
+
+/// Sorted proj4 parameters without the ones that do not change the CRS, numbers normalised.
+fn normalized_params(s: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = proj4_params(s)
+        .filter(|(k, _)| !matches!(*k, "no_defs" | "wktext" | "type"))
+        .map(|(k, v)| {
+            let v = v
+                .parse::<f64>()
+                .map_or_else(|_| v.to_owned(), |n| n.to_string());
+            (k.to_owned(), v)
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 /// The first quoted string of a WKT definition: the CRS name.
@@ -275,6 +299,21 @@ mod tests {
         assert_eq!(c.param("south"), Some(""));
         assert!(Crs::parse("EPSG:4326").unwrap().is_geographic());
         assert!(!Crs::parse("EPSG:3857").unwrap().is_geographic());
+    }
+
+    #[test]
+    fn equivalence_ignores_names_order_and_number_spelling() {
+        let a =
+            Crs::parse("+proj=utm +zone=25 +south +ellps=GRS80 +k=1 +units=m +no_defs").unwrap();
+        let b = Crs::from_proj4(
+            "+south +ellps=GRS80 +proj=utm +zone=25 +k=1.0 +units=m",
+            Some("x".into()),
+        )
+        .unwrap();
+        assert!(a.is_equivalent(&b));
+        assert_ne!(a, b);
+        let c = Crs::parse("+proj=utm +zone=24 +south +ellps=GRS80").unwrap();
+        assert!(!a.is_equivalent(&c));
     }
 
     #[test]

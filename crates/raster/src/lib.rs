@@ -44,7 +44,9 @@ mod geokeys;
 mod geotiff;
 mod layout;
 mod png;
+mod pyramid;
 mod resample;
+mod tiling;
 mod warp;
 
 pub use crs::{Crs, Transformer};
@@ -60,7 +62,9 @@ pub use layout::{
     ZoomedLayoutScheme, ZoomedWorld, tile_transform,
 };
 pub use png::{ColorRamp, RenderOptions, Stretch, render_png, render_png_bytes};
+pub use pyramid::{PyramidLevel, PyramidMethod, build_pyramid, downsample_level};
 pub use resample::{BandView, Pixel, ResampleMethod, Sampler};
+pub use tiling::{KeyedTile, TileOptions, tile_to_layout};
 pub use warp::{
     DEFAULT_ERROR_THRESHOLD, DEFAULT_THREADS, Grid, WarpMode, WarpOptions, suggested_grid,
     target_grid, warp, warp_tiles,

@@ -413,10 +413,10 @@ fn warp_typed<T: Pixel>(
     grid_cols: usize,
     out: &mut [Vec<T>],
     threads: usize,
-) {
+) -> usize {
     const BLOCK_ROWS: usize = 8;
     if grid_cols == 0 {
-        return;
+        return 0;
     }
     // Blocks of rows, each a list of per-band mutable slices.
     let mut blocks: Vec<RowBlock<'_, T>> = Vec::new();
@@ -440,13 +440,15 @@ fn warp_typed<T: Pixel>(
     for (i, b) in blocks.into_iter().enumerate() {
         lanes[i % threads].push(b);
     }
-    let work = |lane: Vec<RowBlock<'_, T>>| {
+    // Returns how many cells of the first band received data.
+    let work = |lane: Vec<RowBlock<'_, T>>| -> usize {
+        let mut filled = 0;
         let mut coords = vec![(0.0, 0.0); grid_cols];
         for (row0, mut parts) in lane {
             let nrows = parts.first().map_or(0, |p| p.len() / grid_cols);
             for r in 0..nrows {
                 mapper.row(row0 + r, 0, &mut coords);
-                for (band, part) in bands.iter().zip(parts.iter_mut()) {
+                for (b, (band, part)) in bands.iter().zip(parts.iter_mut()).enumerate() {
                     let dst = &mut part[r * grid_cols..(r + 1) * grid_cols];
                     for (d, &(sx, sy)) in dst.iter_mut().zip(&coords) {
                         if !(sx >= window.own[0]
@@ -460,22 +462,25 @@ fn warp_typed<T: Pixel>(
                             sampler.sample(band, sx - window.col0 as f64, sy - window.row0 as f64)
                         {
                             *d = T::from_f64(v);
+                            filled += usize::from(b == 0);
                         }
                     }
                 }
             }
         }
+        filled
     };
     if threads == 1 {
-        for lane in lanes {
-            work(lane);
-        }
+        lanes.into_iter().map(work).sum()
     } else {
         std::thread::scope(|s| {
-            for lane in lanes {
-                s.spawn(|| work(lane));
-            }
-        });
+            let handles: Vec<_> = lanes
+                .into_iter()
+                .map(|lane| s.spawn(|| work(lane)))
+                .collect();
+            // A worker only panics on a bug; count its rows as empty rather than panic here.
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        })
     }
 }
 
@@ -519,8 +524,8 @@ macro_rules! cell_slice {
 cell_slice!(bool => Bool, i8 => Int8, u8 => UInt8, i16 => Int16, u16 => UInt16, i32 => Int32, f32 => Float32, f64 => Float64);
 
 /// A buffer of `n` cells of `cell_type` holding [`fill_value`].
-pub(crate) fn nodata_buffer(cell_type: CellType, n: usize) -> CellBuffer {
-    match cell_type.base() {
+pub(crate) fn nodata_buffer(cell_type: CellType, n: usize) -> Result<CellBuffer> {
+    Ok(match cell_type.base() {
         BaseType::Bool => CellBuffer::Bool(vec![fill_value(cell_type); n]),
         BaseType::Int8 => CellBuffer::Int8(vec![fill_value(cell_type); n]),
         BaseType::UInt8 => CellBuffer::UInt8(vec![fill_value(cell_type); n]),
@@ -529,7 +534,13 @@ pub(crate) fn nodata_buffer(cell_type: CellType, n: usize) -> CellBuffer {
         BaseType::Int32 => CellBuffer::Int32(vec![fill_value(cell_type); n]),
         BaseType::Float32 => CellBuffer::Float32(vec![fill_value(cell_type); n]),
         BaseType::Float64 => CellBuffer::Float64(vec![fill_value(cell_type); n]),
-    }
+        other => return Err(unsupported_type(other)),
+    })
+}
+
+/// The error for a cell type this module does not know (keyed-tile may add some).
+fn unsupported_type(t: BaseType) -> Error {
+    Error::unsupported(format!("warping cells of type {}", t.name()))
 }
 
 /// Builds a multiband tile from typed band buffers.
@@ -560,6 +571,18 @@ pub(crate) fn warp_tile_onto(
     grid: &Grid,
     threads: usize,
 ) -> Result<MultibandTile> {
+    warp_tile_counted(src, window, mapper, sampler, grid, threads).map(|(t, _)| t)
+}
+
+/// Like [`warp_tile_onto`], also counting the cells of band 0 that received data.
+pub(crate) fn warp_tile_counted(
+    src: &MultibandTile,
+    window: Window,
+    mapper: &SourceMapper<'_>,
+    sampler: &Sampler,
+    grid: &Grid,
+    threads: usize,
+) -> Result<(MultibandTile, usize)> {
     let cell_type = src.cell_type();
     let first = src
         .band(0)
@@ -574,8 +597,12 @@ pub(crate) fn warp_tile_onto(
         CellBuffer::Int32(_) => warp_generic::<i32>(args),
         CellBuffer::Float32(_) => warp_generic::<f32>(args),
         CellBuffer::Float64(_) => warp_generic::<f64>(args),
+        other => Err(unsupported_type(other.base_type())),
     }?;
-    tile_from_buffers(cell_type, grid.cols, grid.rows, bufs)
+    Ok((
+        tile_from_buffers(cell_type, grid.cols, grid.rows, bufs.0)?,
+        bufs.1,
+    ))
 }
 
 type WarpArgs<'a, 'b> = (
@@ -588,7 +615,7 @@ type WarpArgs<'a, 'b> = (
 );
 
 /// The typed body of [`warp_tile_onto`].
-fn warp_generic<T: Pixel + CellSlice>(args: WarpArgs<'_, '_>) -> Result<Vec<CellBuffer>> {
+fn warp_generic<T: Pixel + CellSlice>(args: WarpArgs<'_, '_>) -> Result<(Vec<CellBuffer>, usize)> {
     let (src, window, mapper, sampler, grid, threads) = args;
     let bands = views::<T>(src)?;
     let n = grid.cols.checked_mul(grid.rows).ok_or_else(|| {
@@ -596,10 +623,10 @@ fn warp_generic<T: Pixel + CellSlice>(args: WarpArgs<'_, '_>) -> Result<Vec<Cell
     })?;
     let fill = fill_value::<T>(src.cell_type());
     let mut typed: Vec<Vec<T>> = (0..bands.len()).map(|_| vec![fill; n]).collect();
-    warp_typed(
+    let filled = warp_typed(
         &bands, window, mapper, sampler, grid.cols, &mut typed, threads,
     );
-    Ok(typed.into_iter().map(T::wrap).collect())
+    Ok((typed.into_iter().map(T::wrap).collect(), filled))
 }
 
 /// What target cells without a source hold: the NoData value, or zero for cell types
@@ -728,7 +755,7 @@ pub fn warp_tiles(
     let n = grid.cols * grid.rows;
     let mut acc: Vec<CellBuffer> = (0..band_count)
         .map(|_| nodata_buffer(cell_type, n))
-        .collect();
+        .collect::<Result<_>>()?;
     let (bx, by) = match mode {
         WarpMode::PerTile => (0, 0),
         WarpMode::Buffered => {
@@ -852,7 +879,7 @@ pub(crate) fn mosaic_window(
     let (w, h) = (cols as usize, rows as usize);
     let mut bufs: Vec<CellBuffer> = (0..band_count)
         .map(|_| nodata_buffer(cell_type, w * h))
-        .collect();
+        .collect::<Result<_>>()?;
     let k0 = (col0.div_euclid(tc), row0.div_euclid(tr));
     let k1 = (
         (col0 + cols - 1).div_euclid(tc),

@@ -15,6 +15,7 @@
 //! direction axis, which comes back after D steps, and D divides each table step.
 
 use crate::decompose::{self, Tree};
+use crate::zorder::{compact2, compact3, spread2, spread3};
 use crate::{Box2, Box3, Budget, Curve2, Curve3, Decomposition, Error, check_coords};
 
 /// The most states a D ≤ 3 curve can have: 2^D entry corners × D direction axes.
@@ -155,26 +156,27 @@ const STEP2: u32 = 4;
 /// Bits per dimension consumed by one 3-D table step.
 const STEP3: u32 = 3;
 
-/// 2-D encode table: index `state << 8 | x4 << 4 | y4`, entry `next_state << 8 | digits8`.
+/// 2-D encode table: index `state << 8 | octants8` (four 2-bit octants, highest first,
+/// x in the low bit of each), entry `next_state << 8 | digits8`.
 static H2_ENC: [u16; H2_STATES << 8] = build_enc2();
-/// 2-D decode table: index `state << 8 | digits8`, entry `next_state << 8 | x4 << 4 | y4`.
+/// 2-D decode table: index `state << 8 | digits8`, entry `next_state << 8 | octants8`.
 static H2_DEC: [u16; H2_STATES << 8] = build_dec2();
-/// 3-D encode table: index `state << 9 | x3 << 6 | y3 << 3 | z3`, entry `next_state << 9 | digits9`.
+/// 3-D encode table: index `state << 9 | octants9` (three 3-bit octants, highest first,
+/// x in the low bit of each), entry `next_state << 9 | digits9`.
 static H3_ENC: [u16; H3_STATES << 9] = build_enc3();
-/// 3-D decode table: index `state << 9 | digits9`, entry `next_state << 9 | x3 << 6 | y3 << 3 | z3`.
+/// 3-D decode table: index `state << 9 | digits9`, entry `next_state << 9 | octants9`.
 static H3_DEC: [u16; H3_STATES << 9] = build_dec3();
 
 const fn build_enc2<const L: usize>() -> [u16; L] {
     let mut out = [0u16; L];
     let mut i = 0;
     while i < L {
-        let (mut state, x, y) = (i >> 8, (i >> 4) & 15, i & 15);
+        let (mut state, octants) = (i >> 8, i & 255);
         let mut digits = 0;
         let mut bit = STEP2;
         while bit > 0 {
             bit -= 1;
-            let octant = ((x >> bit) & 1) | (((y >> bit) & 1) << 1);
-            let (w, next) = H2.enc[state][octant];
+            let (w, next) = H2.enc[state][(octants >> (2 * bit)) & 3];
             digits = (digits << 2) | w as usize;
             state = next as usize;
         }
@@ -189,16 +191,15 @@ const fn build_dec2<const L: usize>() -> [u16; L] {
     let mut i = 0;
     while i < L {
         let (mut state, digits) = (i >> 8, i & 255);
-        let (mut x, mut y) = (0, 0);
+        let mut octants = 0;
         let mut bit = STEP2;
         while bit > 0 {
             bit -= 1;
             let (octant, next) = H2.dec[state][(digits >> (2 * bit)) & 3];
-            x = (x << 1) | (octant as usize & 1);
-            y = (y << 1) | ((octant as usize >> 1) & 1);
+            octants = (octants << 2) | octant as usize;
             state = next as usize;
         }
-        out[i] = ((state << 8) | (x << 4) | y) as u16;
+        out[i] = ((state << 8) | octants) as u16;
         i += 1;
     }
     out
@@ -208,13 +209,12 @@ const fn build_enc3<const L: usize>() -> [u16; L] {
     let mut out = [0u16; L];
     let mut i = 0;
     while i < L {
-        let (mut state, x, y, z) = (i >> 9, (i >> 6) & 7, (i >> 3) & 7, i & 7);
+        let (mut state, octants) = (i >> 9, i & 511);
         let mut digits = 0;
         let mut bit = STEP3;
         while bit > 0 {
             bit -= 1;
-            let octant = ((x >> bit) & 1) | (((y >> bit) & 1) << 1) | (((z >> bit) & 1) << 2);
-            let (w, next) = H3.enc[state][octant];
+            let (w, next) = H3.enc[state][(octants >> (3 * bit)) & 7];
             digits = (digits << 3) | w as usize;
             state = next as usize;
         }
@@ -229,100 +229,107 @@ const fn build_dec3<const L: usize>() -> [u16; L] {
     let mut i = 0;
     while i < L {
         let (mut state, digits) = (i >> 9, i & 511);
-        let (mut x, mut y, mut z) = (0, 0, 0);
+        let mut octants = 0;
         let mut bit = STEP3;
         while bit > 0 {
             bit -= 1;
             let (octant, next) = H3.dec[state][(digits >> (3 * bit)) & 7];
-            let octant = octant as usize;
-            x = (x << 1) | (octant & 1);
-            y = (y << 1) | ((octant >> 1) & 1);
-            z = (z << 1) | ((octant >> 2) & 1);
+            octants = (octants << 3) | octant as usize;
             state = next as usize;
         }
-        out[i] = ((state << 9) | (x << 6) | (y << 3) | z) as u16;
+        out[i] = ((state << 9) | octants) as u16;
         i += 1;
     }
     out
 }
 
+/// Runs `N` 2-D table steps over the octant bytes of `z` (its low `8 * N` bits), from
+/// `table`, starting at the root state; returns the output bytes.
+///
+/// The loop has a fixed count so that it unrolls: a data-dependent count measured
+/// 1.6 times slower. The state is kept in place (`state << 8`), so the serial chain
+/// from one look-up to the next is one mask and one or.
+#[inline]
+fn steps2<const N: u32>(table: &[u16; H2_STATES << 8], z: u64) -> u64 {
+    let mut state = 0usize;
+    let mut out = 0u64;
+    let mut k = N;
+    while k > 0 {
+        k -= 1;
+        // The mask keeps the look-up in bounds for the compiler; states are < H2_STATES.
+        let entry = table[(state | ((z >> (8 * k)) & 0xFF) as usize) & ((H2_STATES << 8) - 1)];
+        out = (out << 8) | u64::from(entry & 0xFF);
+        state = usize::from(entry & 0xFF00);
+    }
+    out
+}
+
 /// The 2-D Hilbert index of `(x, y)` on the 32-bit curve.
+///
+/// The coordinates are interleaved first (Z-order), so each table step reads one byte
+/// of four octants. Coordinates below 2^16 skip the top half: from the root state,
+/// zero octants come back to the root after an even number of steps.
 #[inline]
 fn encode2(x: u32, y: u32) -> u64 {
-    let used = u32::BITS - (x | y).leading_zeros();
-    let mut shift = used.div_ceil(STEP2) * STEP2;
-    let mut state = 0usize;
-    let mut h = 0u64;
-    while shift > 0 {
-        shift -= STEP2;
-        let key = (state << 8) | ((((x >> shift) & 15) << 4) | ((y >> shift) & 15)) as usize;
-        // The mask keeps the look-up in bounds for the compiler; states are < H2_STATES.
-        let entry = H2_ENC[key & ((H2_STATES << 8) - 1)];
-        h = (h << 8) | u64::from(entry & 0xFF);
-        state = usize::from(entry >> 8);
+    let z = spread2(x) | (spread2(y) << 1);
+    if z >> 32 == 0 {
+        steps2::<4>(&H2_ENC, z)
+    } else {
+        steps2::<8>(&H2_ENC, z)
     }
-    h
 }
 
 /// The cell of 2-D Hilbert index `h` on the 32-bit curve.
 #[inline]
 fn decode2(h: u64) -> (u32, u32) {
-    // Bits per dimension in use: half the significant bits, rounded up.
-    let used = (u64::BITS - h.leading_zeros()).div_ceil(2);
-    let mut shift = used.div_ceil(STEP2) * STEP2;
+    let z = if h >> 32 == 0 {
+        steps2::<4>(&H2_DEC, h)
+    } else {
+        steps2::<8>(&H2_DEC, h)
+    };
+    (compact2(z), compact2(z >> 1))
+}
+
+/// Runs `N` 3-D table steps over the octant triples of `z` (its low `9 * N` bits), as
+/// [`steps2`] does in 2-D.
+#[inline]
+fn steps3<const N: u32>(table: &[u16; H3_STATES << 9], z: u64) -> u64 {
     let mut state = 0usize;
-    let (mut x, mut y) = (0u32, 0u32);
-    while shift > 0 {
-        shift -= STEP2;
-        let key = (state << 8) | ((h >> (2 * shift)) & 0xFF) as usize;
-        let entry = H2_DEC[key & ((H2_STATES << 8) - 1)];
-        x = (x << STEP2) | u32::from((entry >> 4) & 15);
-        y = (y << STEP2) | u32::from(entry & 15);
-        state = usize::from(entry >> 8);
+    let mut out = 0u64;
+    let mut k = N;
+    while k > 0 {
+        k -= 1;
+        // In bounds: states are < H3_STATES, and the octants fill the low 9 bits.
+        let entry = table[(state << 9) | ((z >> (9 * k)) & 0x1FF) as usize];
+        out = (out << 9) | u64::from(entry & 0x1FF);
+        state = usize::from(entry >> 9);
     }
-    (x, y)
+    out
 }
 
 /// The 3-D Hilbert index of `(x, y, z)` on the 21-bit curve (coordinates above 21
-/// bits are truncated).
+/// bits are truncated). Coordinates below 2^12 skip the top three steps: from the root
+/// state, zero octants come back to the root after every third step.
 #[inline]
 fn encode3(x: u32, y: u32, z: u32) -> u64 {
-    const MASK: u32 = (1 << 21) - 1;
-    let (x, y, z) = (x & MASK, y & MASK, z & MASK);
-    let used = u32::BITS - (x | y | z).leading_zeros();
-    let mut shift = used.div_ceil(STEP3) * STEP3;
-    let mut state = 0usize;
-    let mut h = 0u64;
-    while shift > 0 {
-        shift -= STEP3;
-        let key = (state << 9)
-            | ((((x >> shift) & 7) << 6) | (((y >> shift) & 7) << 3) | ((z >> shift) & 7)) as usize;
-        // In bounds: states are < H3_STATES and the coordinate bits fill the low 9 bits.
-        let entry = H3_ENC[key];
-        h = (h << 9) | u64::from(entry & 0x1FF);
-        state = usize::from(entry >> 9);
+    let octants = spread3(x) | (spread3(y) << 1) | (spread3(z) << 2);
+    if octants >> 36 == 0 {
+        steps3::<4>(&H3_ENC, octants)
+    } else {
+        steps3::<7>(&H3_ENC, octants)
     }
-    h
 }
 
 /// The cell of 3-D Hilbert index `h` on the 21-bit curve (bit 63 is ignored).
 #[inline]
 fn decode3(h: u64) -> (u32, u32, u32) {
     let h = h & ((1 << 63) - 1);
-    let used = (u64::BITS - h.leading_zeros()).div_ceil(3);
-    let mut shift = used.div_ceil(STEP3) * STEP3;
-    let mut state = 0usize;
-    let (mut x, mut y, mut z) = (0u32, 0u32, 0u32);
-    while shift > 0 {
-        shift -= STEP3;
-        let key = (state << 9) | ((h >> (3 * shift)) & 0x1FF) as usize;
-        let entry = H3_DEC[key];
-        x = (x << STEP3) | u32::from((entry >> 6) & 7);
-        y = (y << STEP3) | u32::from((entry >> 3) & 7);
-        z = (z << STEP3) | u32::from(entry & 7);
-        state = usize::from(entry >> 9);
-    }
-    (x, y, z)
+    let o = if h >> 36 == 0 {
+        steps3::<4>(&H3_DEC, h)
+    } else {
+        steps3::<7>(&H3_DEC, h)
+    };
+    (compact3(o), compact3(o >> 1), compact3(o >> 2))
 }
 
 /// Hilbert's tree in `D` dimensions: the per-bit state table.

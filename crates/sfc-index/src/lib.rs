@@ -143,8 +143,10 @@ impl_box!(Box3, 3);
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Budget {
-    /// At most this many ranges (a value of 0 counts as 1). The cap applies before the
-    /// final merge, so the result may hold fewer ranges. GeoMesa's default target is 2000.
+    /// At most this many ranges in the result (a value of 0 counts as 1). GeoMesa's
+    /// default target is 2000. The walk refines the cells that straddle the box's edge
+    /// level by level while the count allows, then covers what is left with whole cells,
+    /// so the result uses most of the budget but may stay below it.
     ///
     /// For [`RowMajor2`] it groups consecutive rows into one range when there are more
     /// rows than ranges allowed.

@@ -1,8 +1,10 @@
 //! Z-order (Morton) curves in 2-D and 3-D, by magic-bit interleaving.
 //!
-//! A BMI2 `pdep`/`pext` path was measured on the development machine (AMD EPYC,
-//! Zen 3) and was not faster than the shifts and masks below once the runtime
-//! feature check is paid, so there is none.
+//! There is no BMI2 `pdep`/`pext` path: on the development machine (AMD EPYC, Zen 3,
+//! where `pdep` is fast) the `zorder` crate's runtime-dispatched `pdep` encode took
+//! 1.85 ns per pair against 1.66 ns for the shifts and masks below (best of 300 rounds),
+//! because a function compiled for a target feature detected at run time cannot be
+//! inlined into its caller.
 
 use crate::decompose::{self, Tree};
 use crate::{Box2, Box3, Budget, Curve2, Curve3, Decomposition, Error, check_coords};

@@ -3,8 +3,11 @@
 //! Exit codes: 0 on success, 1 on failure (with a message on stderr), 2 on a usage
 //! error. A panic (exit 101) is always a bug.
 
+mod index;
+mod layer;
 mod mapfile;
 mod raster;
+mod tune;
 
 use std::process::ExitCode;
 
@@ -25,12 +28,21 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     // One variant per command group, e.g. `#[command(subcommand)] Index(index::IndexCommand),`.
+    /// Encode keys and decompose queries with key indexes (Z-order, Hilbert, row-major).
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Inspect and manage the layers of a catalog: list, info, get, query, delete, copy, move, reindex.
+    #[command(subcommand)]
+    Layer(layer::LayerCommand),
     /// Inspect and check map part files.
     #[command(subcommand)]
     Mapfile(mapfile::MapfileCommand),
     /// Inspect, render and reproject GeoTIFFs.
     #[command(subcommand)]
     Raster(raster::RasterCommand),
+    /// Measure and save thread counts for this machine (ADR 0003).
+    #[command(subcommand)]
+    Tune(tune::TuneCommand),
 }
 
 /// An error in how the command was called rather than in what it did: exit code 2.
@@ -51,8 +63,11 @@ fn main() -> ExitCode {
     let json = cli.json;
     let result: anyhow::Result<()> = match cli.command {
         // One arm per command group, e.g. `Command::Index(cmd) => index::run(cmd, json),`.
+        Command::Index(cmd) => index::run(cmd, json),
+        Command::Layer(cmd) => layer::run(cmd, json),
         Command::Mapfile(cmd) => mapfile::run(cmd, json),
         Command::Raster(cmd) => raster::run(cmd, json),
+        Command::Tune(cmd) => tune::run(cmd, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

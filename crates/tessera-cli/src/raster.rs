@@ -33,6 +33,26 @@ pub(crate) enum RasterCommand {
         #[arg(long, value_delimiter = ',', num_args = 1, allow_hyphen_values = true)]
         range: Option<Vec<f64>>,
     },
+    /// Reproject a GeoTIFF to another CRS, like gdalwarp (same default grid and resampling).
+    Warp {
+        /// The GeoTIFF to reproject.
+        input: PathBuf,
+        /// The GeoTIFF to write.
+        output: PathBuf,
+        /// Target CRS: EPSG:nnnn, an EPSG name or a proj4 string (gdalwarp -t_srs).
+        #[arg(long = "t-srs", allow_hyphen_values = true)]
+        t_srs: String,
+        /// Target cell size X Y in target units (gdalwarp -tr); default: as gdalwarp suggests.
+        #[arg(long, num_args = 2, value_names = ["X", "Y"])]
+        tr: Option<Vec<f64>>,
+        /// Resampling: nearest-neighbor, bilinear, cubic-convolution, cubic-spline or lanczos
+        /// (GDAL's near, cubic and cubicspline are accepted too).
+        #[arg(short = 'r', long = "resampling", default_value = "nearest-neighbor")]
+        method: String,
+        /// Worker threads; 0 uses every core.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
 }
 
 pub(crate) fn run(cmd: RasterCommand, json: bool) -> anyhow::Result<()> {
@@ -52,7 +72,81 @@ pub(crate) fn run(cmd: RasterCommand, json: bool) -> anyhow::Result<()> {
             range.as_deref(),
             json,
         ),
+        RasterCommand::Warp {
+            input,
+            output,
+            t_srs,
+            tr,
+            method,
+            threads,
+        } => warp(
+            &input,
+            &output,
+            &t_srs,
+            tr.as_deref(),
+            &method,
+            threads,
+            json,
+        ),
     }
+}
+
+/// `tessera raster warp`: read, reproject with gdalwarp's conventions, write a GeoTIFF.
+fn warp(
+    input: &Path,
+    output: &Path,
+    t_srs: &str,
+    tr: Option<&[f64]>,
+    method: &str,
+    threads: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    let method: raster::ResampleMethod = method
+        .parse()
+        .map_err(|e: raster::Error| UsageError(format!("-r: {e}")))?;
+    let resolution = match tr {
+        None => None,
+        Some(&[x, y]) if x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite() => Some((x, y)),
+        Some(_) => return Err(UsageError("--tr takes two positive numbers X Y".into()).into()),
+    };
+    let dst = raster::Crs::parse(t_srs).with_context(|| format!("--t-srs {t_srs}"))?;
+    let src = raster::read_geotiff(input).with_context(|| input.display().to_string())?;
+    let options = raster::WarpOptions {
+        method,
+        resolution,
+        threads,
+        ..raster::WarpOptions::default()
+    };
+    let out = raster::warp(&src, &dst, &options)
+        .with_context(|| format!("warping {} to {}", input.display(), dst.label()))?;
+    raster::write_geotiff(&out, output).with_context(|| output.display().to_string())?;
+    let gt = out.transform.to_gdal();
+    if json {
+        let summary = json!({
+            "output": output.display().to_string(),
+            "size": [out.cols(), out.rows()],
+            "bands": out.band_count(),
+            "crs": dst.label(),
+            "geoTransform": gt,
+            "resampling": method.to_string(),
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "wrote {}: {} x {} x {} in {}, origin ({}, {}), pixel size ({}, {}), {}",
+            output.display(),
+            out.cols(),
+            out.rows(),
+            out.band_count(),
+            dst.label(),
+            gt[0],
+            gt[3],
+            gt[1],
+            gt[5],
+            method
+        );
+    }
+    Ok(())
 }
 
 fn nodata_json(v: f64) -> Value {
@@ -188,6 +282,12 @@ fn info_text(
             info.sample_type.gdal_name()
         );
         if let Some(nd) = info.nodata {
+            // gdalinfo spells a NaN NoData "nan".
+            let nd = if nd.is_nan() {
+                "nan".to_owned()
+            } else {
+                nd.to_string()
+            };
             let _ = writeln!(s, "  NoData Value={nd}");
         }
     }

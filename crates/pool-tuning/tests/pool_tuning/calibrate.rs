@@ -120,7 +120,7 @@ fn simulated_latency_scales_with_threads() {
     let w = SimulatedLatency {
         tiles: 64,
         min: Duration::from_micros(500),
-        max: Duration::from_micros(2000),
+        max: Duration::from_millis(2),
         seed: 3,
     };
     for i in 0..64 {

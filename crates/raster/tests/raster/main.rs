@@ -3,6 +3,8 @@
 mod crs;
 mod geotiff;
 mod png;
+mod pyramid;
+mod tiling;
 mod warp;
 
 use std::path::PathBuf;

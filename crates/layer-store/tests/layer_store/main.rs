@@ -1,0 +1,12 @@
+//! Integration tests of layer-store: one binary, one module per topic.
+
+mod attributes;
+mod common;
+mod crash;
+mod model;
+mod names;
+mod ops;
+mod query;
+mod spill;
+mod update;
+mod write_read;

@@ -1,0 +1,617 @@
+//! `tessera layer list|info|get|query|delete|copy|move|reindex` run as a user would, on
+//! catalogs written through the layer-store API.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tessera::keyed_tile::codec::{self, Compression};
+use tessera::keyed_tile::{
+    CellBuffer, CellType, Extent, KeyBounds, LayoutDefinition, MultibandTile, NoData, SpaceTimeKey,
+    SpatialKey, Tile, TileLayout,
+};
+use tessera::layer_store::{Catalog, KeyIndexMethod, LayerId, LayerMetadata, WriteOptions};
+
+const DAY: i64 = 86_400_000;
+
+fn tessera(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(101), "panic: {}", stderr(&out));
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).unwrap()
+}
+
+/// The encoded 4×4 uint8 tile of a key: distinct per key.
+fn tile_bytes(col: i32, row: i32) -> Vec<u8> {
+    let cells: Vec<u8> = (0..16).map(|i| (col * 16 + row + i) as u8).collect();
+    let tile = Tile::from_buffer(
+        CellType::UInt8(NoData::Raw),
+        4,
+        4,
+        CellBuffer::UInt8(cells),
+    )
+    .unwrap();
+    codec::encode(&MultibandTile::new(vec![tile]).unwrap(), Compression::None)
+}
+
+/// A layout of 8×8 tiles of 4×4 cells over (0, 0)..(80, 80): each tile is 10 units wide.
+fn layout() -> LayoutDefinition {
+    LayoutDefinition::new(
+        Extent::new(0.0, 0.0, 80.0, 80.0).unwrap(),
+        TileLayout::new(8, 8, 4, 4),
+    )
+    .unwrap()
+}
+
+/// A catalog in `dir` with spatial layer `tiles:3` (every key of the 8×8 grid) and
+/// space-time layer `series:3` (keys (c, r) for c, r < 2 on days 0, 1 and 2).
+fn sample(dir: &Path) -> Catalog {
+    let catalog = Catalog::open(dir).unwrap();
+    let layout = layout();
+    let meta = LayerMetadata {
+        layout_definition: layout,
+        extent: layout.extent,
+        crs: "EPSG:3857".to_owned(),
+        cell_type: CellType::UInt8(NoData::Raw),
+        bounds: KeyBounds::new(SpatialKey::new(0, 0), SpatialKey::new(7, 7)).unwrap(),
+    };
+    let records =
+        (0..8).flat_map(|c| (0..8).map(move |r| (SpatialKey::new(c, r), tile_bytes(c, r))));
+    let id = LayerId::new("tiles", 3).unwrap();
+    catalog
+        .write(
+            &id,
+            meta,
+            KeyIndexMethod::ZOrder {
+                temporal_resolution_ms: None,
+            },
+            records,
+            &WriteOptions::default().max_part_bytes(400),
+        )
+        .unwrap();
+
+    let meta = LayerMetadata {
+        layout_definition: layout,
+        extent: layout.extent,
+        crs: "EPSG:3857".to_owned(),
+        cell_type: CellType::UInt8(NoData::Raw),
+        bounds: KeyBounds::new(SpaceTimeKey::new(0, 0, 0), SpaceTimeKey::new(7, 7, 2 * DAY))
+            .unwrap(),
+    };
+    let mut records = Vec::new();
+    for day in 0..3 {
+        for c in 0..2 {
+            for r in 0..2 {
+                records.push((SpaceTimeKey::new(c, r, day * DAY), vec![day as u8; 5]));
+            }
+        }
+    }
+    let id = LayerId::new("series", 3).unwrap();
+    catalog
+        .write(
+            &id,
+            meta,
+            KeyIndexMethod::ZOrder {
+                temporal_resolution_ms: Some(DAY),
+            },
+            records,
+            &WriteOptions::default().value("Bytes", "raw"),
+        )
+        .unwrap();
+    catalog
+}
+
+fn keys_of(v: &serde_json::Value) -> Vec<(i64, i64)> {
+    let mut keys: Vec<(i64, i64)> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"]["col"].as_i64().unwrap(),
+                r["key"]["row"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[test]
+fn list_and_info_describe_the_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+
+    let out = tessera(&["layer", "list", "--catalog", cat]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("tiles:3") && text.contains("SpatialKey"),
+        "{text}"
+    );
+    assert!(
+        text.contains("series:3") && text.contains("SpaceTimeKey"),
+        "{text}"
+    );
+
+    let v = json(&tessera(&["--json", "layer", "list", "--catalog", cat]));
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    let tiles = layers.iter().find(|l| l["layer"] == "tiles:3").unwrap();
+    assert!(tiles["parts"].as_u64().unwrap() > 1, "{tiles}");
+    assert!(tiles["bytes"].as_u64().unwrap() > 0);
+
+    let out = tessera(&["layer", "info", "--catalog", cat, "tiles:3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        "layer:        tiles:3",
+        "EPSG:3857",
+        "key index:    zorder",
+        "tessera-tile",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+
+    let v = json(&tessera(&[
+        "layer",
+        "info",
+        "--catalog",
+        cat,
+        "series:3",
+        "--json",
+    ]));
+    assert_eq!(v["key_class"], "SpaceTimeKey");
+    assert_eq!(v["codec"], "raw");
+    assert_eq!(v["key_index"]["type"], "zorder");
+    assert_eq!(v["metadata"]["bounds"]["maxKey"]["instant"], 2 * DAY);
+}
+
+#[test]
+fn get_writes_codec_bytes_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let out_file = dir.path().join("tile.bin");
+    let out_path = out_file.to_str().unwrap();
+
+    let out = tessera(&[
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--key",
+        "5,2",
+        "--out",
+        out_path,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&out_file).unwrap(), tile_bytes(5, 2));
+
+    let png_file = dir.path().join("tile.png");
+    let png_path = png_file.to_str().unwrap();
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--key",
+        "1,7",
+        "--out",
+        png_path,
+        "--png",
+    ]));
+    assert_eq!(v["format"], "png");
+    assert_eq!(v["key"]["col"], 1);
+    let png = std::fs::read(&png_file).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(v["bytes"].as_u64().unwrap(), png.len() as u64);
+
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "series:3",
+        "--key",
+        &format!("1,0,{DAY}"),
+        "--out",
+        out_path,
+    ]));
+    assert_eq!(v["key"]["instant"], DAY);
+    assert_eq!(std::fs::read(&out_file).unwrap(), vec![1u8; 5]);
+}
+
+#[test]
+fn get_reports_missing_and_malformed_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let out_path = dir.path().join("x.bin");
+    let out_path = out_path.to_str().unwrap();
+
+    // Inside the layout but never written: a failure naming the key.
+    let out = tessera(&[
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "series:3",
+        "--key",
+        "5,5,0",
+        "--out",
+        out_path,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no value for key"),
+        "{}",
+        stderr(&out)
+    );
+    // Outside the key index's bounds.
+    let out = tessera(&[
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--key",
+        "-4,100",
+        "--out",
+        out_path,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Malformed keys are usage errors.
+    for key in ["1,2,3", "1", "a,b", "1,99999999999"] {
+        let out = tessera(&[
+            "layer",
+            "get",
+            "--catalog",
+            cat,
+            "tiles:3",
+            "--key",
+            key,
+            "--out",
+            out_path,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "key {key}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--key"), "{}", stderr(&out));
+    }
+    let out = tessera(&[
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "series:3",
+        "--key",
+        "1,2",
+        "--out",
+        out_path,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("COL,ROW,INSTANT"), "{}", stderr(&out));
+    assert!(!Path::new(out_path).exists());
+}
+
+#[test]
+fn query_lists_keys_and_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+
+    let out = tessera(&[
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--bbox",
+        "2,3,4,4",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("(col 3, row 4)"), "{text}");
+    assert!(text.contains("6 records"), "{text}");
+
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--bbox",
+        "2,3,4,4",
+    ]));
+    assert_eq!(v["count"], 6);
+    assert_eq!(
+        keys_of(&v),
+        vec![(2, 3), (2, 4), (3, 3), (3, 4), (4, 3), (4, 4)]
+    );
+    let size = tile_bytes(2, 3).len() as u64;
+    assert_eq!(v["records"][0]["bytes"].as_u64().unwrap(), size);
+    assert_eq!(v["bytes"].as_u64().unwrap(), 6 * size);
+
+    // A box reaching outside the layer is clipped to it.
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--bbox",
+        "-5,-5,0,1",
+    ]));
+    assert_eq!(keys_of(&v), vec![(0, 0), (0, 1)]);
+
+    // Map units: x in 0..80 left to right, y in 0..80 bottom to top; rows count from the top,
+    // so y in 65..75 is row 1.
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--extent",
+        "31,65,39,75",
+    ]));
+    assert_eq!(keys_of(&v), vec![(3, 0), (3, 1)]);
+
+    // Space-time: the time range selects the day.
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "series:3",
+        "--bbox",
+        "0,0,7,7",
+        "--time",
+        &format!("{DAY},{DAY}"),
+    ]));
+    assert_eq!(v["count"], 4);
+    assert!(
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["key"]["instant"] == DAY)
+    );
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "series:3",
+        "--bbox",
+        "0,0,0,0",
+    ]));
+    assert_eq!(v["count"], 3);
+}
+
+#[test]
+fn query_rejects_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    for args in [
+        &["--bbox", "1,2,3"][..],
+        &["--bbox", "4,0,1,1"],
+        &["--bbox", "0,0,1,1", "--extent", "0,0,1,1"],
+        &["--extent", "5,5,1,1"],
+        &["--extent", "a,b,c,d"],
+        &["--bbox", "0,0,1,1", "--time", "0,1"],
+        &[],
+    ] {
+        let mut all = vec!["layer", "query", "--catalog", cat, "tiles:3"];
+        all.extend_from_slice(args);
+        let out = tessera(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    let out = tessera(&[
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "series:3",
+        "--bbox",
+        "0,0,1,1",
+        "--time",
+        "5,1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn copy_move_delete_and_reindex() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let box_keys = |layer: &str| {
+        keys_of(&json(&tessera(&[
+            "--json",
+            "layer",
+            "query",
+            "--catalog",
+            cat,
+            layer,
+            "--bbox",
+            "1,1,5,6",
+        ])))
+    };
+    let before = box_keys("tiles:3");
+    assert_eq!(before.len(), 30);
+
+    let out = tessera(&["layer", "copy", "--catalog", cat, "tiles:3", "copy:3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(box_keys("copy:3"), before);
+    // Copying onto an existing layer needs --overwrite.
+    let out = tessera(&["layer", "copy", "--catalog", cat, "tiles:3", "copy:3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "copy",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "copy:3",
+        "--overwrite",
+    ]));
+    assert_eq!(v["ok"], true);
+
+    let out = tessera(&["layer", "move", "--catalog", cat, "copy:3", "moved:4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(box_keys("moved:4"), before);
+    let out = tessera(&["layer", "info", "--catalog", cat, "copy:3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+
+    for method in ["hilbert", "rowmajor", "zorder"] {
+        let v = json(&tessera(&[
+            "--json",
+            "layer",
+            "reindex",
+            "--catalog",
+            cat,
+            "moved:4",
+            "--method",
+            method,
+        ]));
+        assert_eq!(v["records"], 64, "{v}");
+        let info = json(&tessera(&[
+            "--json",
+            "layer",
+            "info",
+            "--catalog",
+            cat,
+            "moved:4",
+        ]));
+        assert_eq!(info["key_index"]["type"], method);
+        assert_eq!(box_keys("moved:4"), before);
+    }
+    let out = tessera(&[
+        "layer",
+        "reindex",
+        "--catalog",
+        cat,
+        "series:3",
+        "--method",
+        "rowmajor",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = tessera(&[
+        "layer",
+        "reindex",
+        "--catalog",
+        cat,
+        "series:3",
+        "--method",
+        "hilbert",
+        "--temporal-resolution-bits",
+        "4",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("reindexed series:3: 12 records"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = tessera(&["layer", "delete", "--catalog", cat, "moved:4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.path().join("moved").exists());
+    let out = tessera(&["layer", "delete", "--catalog", cat, "moved:4"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&tessera(&["--json", "layer", "list", "--catalog", cat]));
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_catalogs_and_layer_names_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let missing = missing.to_str().unwrap();
+    let out = tessera(&["layer", "list", "--catalog", missing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    assert!(
+        !Path::new(missing).exists(),
+        "listing must not create the catalog"
+    );
+
+    let out = tessera(&["layer", "list", "--catalog", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a Tessera catalog"),
+        "{}",
+        stderr(&out)
+    );
+
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    for bad in [
+        "../escape:3",
+        "a/b:3",
+        "tiles",
+        "tiles:x",
+        "_attributes:0",
+        "tiles:-1",
+    ] {
+        let out = tessera(&["layer", "info", "--catalog", cat, bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        let out = tessera(&["layer", "delete", "--catalog", cat, bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+    let out = tessera(&[
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "absent:3",
+        "--key",
+        "0,0",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    let out = tessera(&[
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "absent:3",
+        "--bbox",
+        "0,0,1,1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = tessera(&["layer", "copy", "--catalog", cat, "tiles:3", "tiles:3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = tessera(&["layer", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+}

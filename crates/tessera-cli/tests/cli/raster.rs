@@ -1,0 +1,262 @@
+//! `tessera raster info|render` run as a user would, including bad input (exit 1, never a panic).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tessera(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn sample(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A failure with exit code `code`, a `tessera: error:` message containing `needle`, no panic.
+fn assert_fails(out: &Output, code: i32, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+}
+
+#[test]
+fn info_prints_what_gdalinfo_prints() {
+    let out = tessera(&["raster", "info", &sample("L7_ETMs.tif")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "Size is 349, 352",
+        "Coordinate System is EPSG:31985 (SIRGAS 2000 / UTM zone 25S)",
+        // Same digits as gdalinfo prints.
+        "Origin = (288776.250000803149305, 9120760.750028736889362)",
+        "Pixel Size = (28.499999999274539, -28.499999999274539)",
+        "COMPRESSION=DEFLATE",
+        "INTERLEAVE=PIXEL",
+        "Band 6 Block=349x3 Type=Byte",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+
+    let out = tessera(&["raster", "info", &sample("geomatrix.tif")]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("GeoTransform =\n  1841001.75, 1.5, -5\n  1144003.25, -5, -1.5"),
+        "{text}"
+    );
+    assert!(text.contains("AREA_OR_POINT=Point"), "{text}");
+
+    let out = tessera(&["raster", "info", &sample("olinda_dem_utm25s.tif")]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("+proj=utm +zone=25 +south +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=m"),
+        "{text}"
+    );
+    assert!(text.contains("Type=Float32"), "{text}");
+}
+
+#[test]
+fn info_json_has_size_bands_crs_geotransform_and_nodata() {
+    let out = tessera(&["raster", "info", "--json", &sample("na.tif")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["size"], serde_json::json!([10, 10]));
+    assert_eq!(v["coordinateSystem"]["epsg"], 4326);
+    assert_eq!(
+        v["geoTransform"],
+        serde_json::json!([-180.0, 1.0, 0.0, 90.0, 0.0, -1.0])
+    );
+    assert_eq!(v["bands"][0]["type"], "Float32");
+    assert!(v["bands"][0].get("noDataValue").is_none());
+
+    // A file with NoData: write one through render's input path (the library) and look.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("nd.tif");
+    let mut r = tessera::raster::read_geotiff(sample("olinda_dem_utm25s.tif")).unwrap();
+    let band = r
+        .tile
+        .band(0)
+        .unwrap()
+        .convert("float32ud-9999".parse().unwrap())
+        .unwrap();
+    r.tile = tessera::keyed_tile::MultibandTile::from(band);
+    tessera::raster::write_geotiff(&r, &f).unwrap();
+    let out = tessera(&["raster", "info", "--json", path(&f)]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["bands"][0]["noDataValue"], -9999.0);
+    assert_eq!(v["coordinateSystem"]["epsg"], serde_json::Value::Null);
+    let text = stdout(&tessera(&["raster", "info", path(&f)]));
+    assert!(text.contains("NoData Value=-9999"), "{text}");
+}
+
+/// Width, height and PNG colour type from the IHDR chunk.
+fn png_header(p: &Path) -> (u32, u32, u8) {
+    let b = std::fs::read(p).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&b[12..16], b"IHDR");
+    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
+    (be(16), be(20), b[25])
+}
+
+#[test]
+fn render_writes_rgb_and_ramp_pngs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rgb = dir.path().join("l7.png");
+    let out = tessera(&[
+        "raster",
+        "render",
+        &sample("L7_ETMs.tif"),
+        path(&rgb),
+        "--bands",
+        "3,2,1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Colour type 2: RGB (uint8 without NoData needs no alpha).
+    assert_eq!(png_header(&rgb), (349, 352, 2));
+
+    let ramp = dir.path().join("dem.png");
+    let out = tessera(&[
+        "raster",
+        "render",
+        &sample("olinda_dem_utm25s.tif"),
+        path(&ramp),
+        "--ramp",
+        "terrain",
+        "--range",
+        "-1,88",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(png_header(&ramp), (111, 111, 2));
+
+    // na.tif holds a NaN cell: grey plus alpha (colour type 4).
+    let grey = dir.path().join("na.png");
+    let out = tessera(&["raster", "render", &sample("na.tif"), path(&grey)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(png_header(&grey), (10, 10, 4));
+}
+
+#[test]
+fn render_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("x.png");
+    let l7 = sample("L7_ETMs.tif");
+    for (extra, needle) in [
+        (vec!["--bands", "1,2"], "one band or three"),
+        (vec!["--bands", "9"], "band 9 does not exist"),
+        (vec!["--bands", "0"], "1-based"),
+        (vec!["--ramp", "sparkly"], "--ramp"),
+        (vec!["--bands", "3,2,1", "--ramp", "heat"], "one band"),
+        (vec!["--range", "5,1"], "MIN < MAX"),
+    ] {
+        let mut args = vec!["raster", "render", &l7, path(&o)];
+        args.extend(extra);
+        assert_fails(&tessera(&args), 2, needle);
+    }
+    assert!(!o.exists());
+}
+
+/// Offset of tag `tag`'s entry in IFD 0 of a little-endian classic TIFF.
+fn tag_entry(bytes: &[u8], tag: u16) -> usize {
+    let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    let n = u16::from_le_bytes(bytes[ifd..ifd + 2].try_into().unwrap()) as usize;
+    (0..n)
+        .map(|i| ifd + 2 + 12 * i)
+        .find(|&e| u16::from_le_bytes(bytes[e..e + 2].try_into().unwrap()) == tag)
+        .unwrap()
+}
+
+#[test]
+fn bad_input_exits_1_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let l7 = std::fs::read(sample("L7_ETMs.tif")).unwrap();
+    let png = dir.path().join("out.png");
+
+    let truncated = dir.path().join("truncated.tif");
+    std::fs::write(&truncated, &l7[..40_000]).unwrap();
+    for cmd in ["info", "render"] {
+        let mut args = vec!["raster", cmd, path(&truncated)];
+        if cmd == "render" {
+            args.push(path(&png));
+        }
+        let out = tessera(&args);
+        if cmd == "info" {
+            // The header is intact: info works on a file cut inside its pixel data.
+            assert!(out.status.success(), "{}", stderr(&out));
+        } else {
+            assert_fails(&out, 1, "malformed TIFF");
+            assert_fails(&out, 1, "truncated.tif");
+        }
+    }
+    let header_cut = dir.path().join("header_cut.tif");
+    std::fs::write(&header_cut, &l7[..300]).unwrap();
+    assert_fails(
+        &tessera(&["raster", "info", path(&header_cut)]),
+        1,
+        "header_cut.tif",
+    );
+
+    let mut jpeg = l7.clone();
+    let e = tag_entry(&jpeg, 259);
+    jpeg[e + 8..e + 10].copy_from_slice(&7u16.to_le_bytes());
+    let jpeg_path = dir.path().join("jpeg.tif");
+    std::fs::write(&jpeg_path, &jpeg).unwrap();
+    assert_fails(
+        &tessera(&["raster", "render", path(&jpeg_path), path(&png)]),
+        1,
+        "unsupported TIFF compression JPEG (code 7)",
+    );
+    let mut made_up = l7.clone();
+    made_up[e + 8..e + 10].copy_from_slice(&4242u16.to_le_bytes());
+    let made_up_path = dir.path().join("made_up.tif");
+    std::fs::write(&made_up_path, &made_up).unwrap();
+    assert_fails(
+        &tessera(&["raster", "info", path(&made_up_path)]),
+        1,
+        "unknown (code 4242)",
+    );
+
+    // ProjectedCSTypeGeoKey 31985 → 3, which is no EPSG CRS.
+    let mut crs = l7.clone();
+    let needle: Vec<u8> = [3072u16, 0, 1, 31985]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let at = crs.windows(8).position(|w| w == needle).unwrap();
+    crs[at + 6..at + 8].copy_from_slice(&3u16.to_le_bytes());
+    let crs_path = dir.path().join("crs.tif");
+    std::fs::write(&crs_path, &crs).unwrap();
+    for args in [
+        vec!["raster", "info", path(&crs_path)],
+        vec!["raster", "render", path(&crs_path), path(&png)],
+    ] {
+        assert_fails(&tessera(&args), 1, "unknown CRS EPSG:3");
+    }
+
+    let text = dir.path().join("not.tif");
+    std::fs::write(&text, "hello, I am not a TIFF").unwrap();
+    assert_fails(&tessera(&["raster", "info", path(&text)]), 1, "not.tif");
+    assert_fails(
+        &tessera(&["raster", "info", path(&dir.path().join("missing.tif"))]),
+        1,
+        "missing.tif",
+    );
+    assert!(!png.exists());
+}
