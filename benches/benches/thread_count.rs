@@ -5,7 +5,9 @@
 //! Run with `cargo bench -p benches --bench thread_count`. `cargo xtask bench threads` measures
 //! the same workloads with pool-tuning's calibration and prints the ADR-style tables.
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 
 use benches::thread_workloads::{LatencyReads, LatencyWrites, MmapReads, Sizes, THREADS};
 

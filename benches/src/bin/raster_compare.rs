@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use keyed_tile::{CellType, MultibandTile, NoData};
 use raster::{
-    Crs, PyramidMethod, RenderOptions, ResampleMethod, Stretch, TileOptions, WarpOptions,
-    ZoomRounding, ZoomedLayoutScheme, build_pyramid, read_geotiff, render_png_bytes,
-    tile_to_layout, warp, write_geotiff,
+    Compression, Crs, PyramidMethod, RenderOptions, ResampleMethod, Stretch, TileOptions,
+    WarpOptions, WriteOptions, ZoomRounding, ZoomedLayoutScheme, build_pyramid, read_geotiff,
+    render_png_bytes, tile_to_layout, warp, write_geotiff_with,
 };
 
 const THREADS: usize = 2;
@@ -60,6 +60,11 @@ fn main() -> anyhow::Result<()> {
     }
     let scratch = tempfile::tempdir()?;
     let dst = Crs::parse("EPSG:3857")?;
+    // gdalwarp writes uncompressed GeoTIFF unless told otherwise: so do we here.
+    let uncompressed = WriteOptions {
+        compression: Compression::None,
+        ..WriteOptions::default()
+    };
 
     for (method, gdal) in [
         (ResampleMethod::NearestNeighbor, "near"),
@@ -79,7 +84,7 @@ fn main() -> anyhow::Result<()> {
             };
             let out = warp(&src, &dst, &options)?;
             let warped = t.elapsed();
-            write_geotiff(&out, &ours_out)?;
+            write_geotiff_with(&out, &ours_out, &uncompressed)?;
             let done = t.elapsed();
             phases[0] = phases[0].min(read);
             phases[1] = phases[1].min(warped - read);

@@ -58,6 +58,8 @@ struct Args {
     budget_mib: usize,
     data_mib: usize,
     seed: u64,
+    /// Only Tessera: no peers and no speedups (for profiling Tessera alone).
+    tessera_only: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -71,6 +73,7 @@ fn parse_args() -> anyhow::Result<Args> {
         budget_mib: 64,
         data_mib: 256,
         seed: 42,
+        tessera_only: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
@@ -90,6 +93,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--dir" => args.dir = Some(PathBuf::from(value()?)),
             "--seed" => args.seed = value()?.parse().context("--seed needs a number")?,
             "--rss-check" => args.rss_check = true,
+            "--tessera-only" => args.tessera_only = true,
             "--budget-mib" => {
                 args.budget_mib = value()?.parse().context("--budget-mib needs a count")?;
             }
@@ -97,7 +101,7 @@ fn parse_args() -> anyhow::Result<Args> {
             // `cargo bench` passes --bench.
             "--bench" => {}
             other => bail!(
-                "unknown argument `{other}`\nusage: store-compare [--tiles N] [--reads R] [--boxes B] [--box-side S] [--dir DIR] [--seed S]\n       store-compare --rss-check [--budget-mib M] [--data-mib D]"
+                "unknown argument `{other}`\nusage: store-compare [--tiles N] [--reads R] [--boxes B] [--box-side S] [--dir DIR] [--seed S] [--tessera-only]\n       store-compare --rss-check [--budget-mib M] [--data-mib D]"
             ),
         }
     }
@@ -267,7 +271,27 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
         args.box_side,
     );
 
+    // A reused --dir starts empty, so that every store writes from scratch.
+    for name in ["tessera", "tiles.redb", "tiles.mbtiles"] {
+        let path = dir.join(name);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+    }
     let (tessera, tessera_iter, sum_t) = run_tessera(&w, &dir.join("tessera"))?;
+    if args.tessera_only {
+        let per = |d: Duration, n: usize| d.as_secs_f64() * 1e6 / n.max(1) as f64;
+        println!(
+            "tessera: write {:.3} s, point-read {:.2} us/read, box-query {:.1} us/box (iterator {:.1} us/box)",
+            tessera.write.as_secs_f64(),
+            per(tessera.point, w.reads.len()),
+            per(tessera.boxes, w.boxes.len()),
+            per(tessera_iter, w.boxes.len())
+        );
+        return Ok(());
+    }
     let (redb, sum_r) = run_redb(&w, &dir.join("tiles.redb"))?;
     let (sqlite, sum_s) = run_sqlite(&w, &dir.join("tiles.mbtiles"))?;
     if sum_t != sum_r || sum_t != sum_s {
@@ -559,7 +583,7 @@ fn rss_check(args: &Args, dir: &Path) -> anyhow::Result<()> {
             let key = SpatialKey::new(i as i32 % side, i as i32 / side);
             (key, pool[i as usize % TILE_POOL].as_slice())
         }),
-        &WriteOptions::default().memory_budget(budget),
+        &WriteOptions::default().memory_budget(budget).overwrite(true),
     )?;
     let elapsed = start.elapsed();
     let peak = peak_rss()?;

@@ -53,8 +53,7 @@ fn main() -> anyhow::Result<()> {
                 let w = MmapReads::new(sizes)?;
                 let title = format!(
                     "(a) reads from {} local mapfile parts through mmap, {}-byte tiles",
-                    sizes.parts,
-                    sizes.tile_bytes
+                    sizes.parts, sizes.tile_bytes
                 );
                 (title, calibrate(|n| w.run(n), &THREADS, &options)?)
             }

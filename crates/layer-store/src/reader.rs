@@ -123,12 +123,35 @@ pub struct VerifyReport {
 impl Catalog {
     /// Opens a reader of layer `id`, whose keys are `K`.
     pub fn reader<K: LayerKey>(&self, id: &LayerId) -> Result<LayerReader<K>, Error> {
-        let attrs = self.read_attributes::<K>(id)?;
-        let dir = self.generation_dir(id, attrs.header.generation);
-        let mut firsts = Vec::new();
-        let mut paths = Vec::new();
-        let mut names = Vec::new();
-        for (name, path) in list_parts(&dir)? {
+        // A writer in another process may switch generations between our reading the
+        // metadata and listing its generation: then the listing fails, and a second look
+        // finds the new generation.
+        let mut attempts = 0;
+        loop {
+            let attrs = self.read_attributes::<K>(id)?;
+            let dir = self.generation_dir(id, attrs.header.generation);
+            match list_parts(&dir) {
+                Ok(parts) => return Ok(self.reader_from(id, attrs, parts)),
+                Err(e) => {
+                    attempts += 1;
+                    if attempts >= 5 || dir.is_dir() {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn reader_from<K: LayerKey>(
+        &self,
+        id: &LayerId,
+        attrs: LayerAttributes<K>,
+        parts: Vec<(String, PathBuf)>,
+    ) -> LayerReader<K> {
+        let mut firsts = Vec::with_capacity(parts.len());
+        let mut paths = Vec::with_capacity(parts.len());
+        let mut names = Vec::with_capacity(parts.len());
+        for (name, path) in parts {
             let Some(part) = mapfile::parse_part_name(&name) else {
                 continue;
             };
@@ -136,7 +159,7 @@ impl Catalog {
             paths.push(path);
             names.push(name);
         }
-        Ok(LayerReader {
+        LayerReader {
             inner: Arc::new(Inner {
                 id: id.clone(),
                 attrs,
@@ -150,7 +173,7 @@ impl Catalog {
                 }),
                 threads: self.options.effective_threads(),
             }),
-        })
+        }
     }
 
     /// Verifies every part file of a layer of any key type: every checksum, every record's

@@ -67,6 +67,9 @@ pub type MappedReader = MapFileReader<memmap2::Mmap>;
 pub struct MapFileReader<D> {
     data: D,
     footer: Footer,
+    /// The sparse index's first indexes, read once at open: contiguous keys make the binary
+    /// search of every lookup touch a few cache lines instead of a page per step.
+    keys: Vec<u64>,
 }
 
 impl MapFileReader<memmap2::Mmap> {
@@ -90,8 +93,8 @@ impl MapFileReader<memmap2::Mmap> {
 impl<D: AsRef<[u8]>> MapFileReader<D> {
     /// Checks the structure of the map file in `data` and makes a reader for it.
     pub fn new(data: D) -> Result<Self> {
-        let footer = parse(data.as_ref())?;
-        Ok(MapFileReader { data, footer })
+        let (footer, keys) = parse(data.as_ref())?;
+        Ok(MapFileReader { data, footer, keys })
     }
 
     /// The bytes of the file.
@@ -108,6 +111,7 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
         View {
             bytes: self.data.as_ref(),
             footer: self.footer,
+            keys: &self.keys,
         }
     }
 
@@ -221,8 +225,9 @@ impl<'a, D: AsRef<[u8]>> IntoIterator for &'a MapFileReader<D> {
     }
 }
 
-/// Checks the header and footer and the sparse index against the file's length.
-fn parse(bytes: &[u8]) -> Result<Footer> {
+/// Checks the header and footer and the sparse index against the file's length, and returns
+/// the footer with the sparse index's first indexes.
+fn parse(bytes: &[u8]) -> Result<(Footer, Vec<u64>)> {
     let len = bytes.len();
     if len < HEADER_LEN + FOOTER_LEN {
         return Err(format_err(0, "file too short for a header and a footer"));
@@ -324,11 +329,17 @@ fn parse(bytes: &[u8]) -> Result<Footer> {
                 "records in a file that says it has none",
             ));
         }
-        return Ok(footer);
+        return Ok((footer, Vec::new()));
     }
     // The sparse index: blocks start where the previous one ends, hold at least their
     // records' headers, and have never-decreasing first indexes within the footer's range.
-    let view = View { bytes, footer };
+    let view = View {
+        bytes,
+        footer,
+        keys: &[],
+    };
+    // At most one key per 20 bytes of the file, as checked above.
+    let mut keys = Vec::with_capacity(entries);
     let mut prev_index = first_index;
     for k in 0..entries {
         let block = view.block(k)?;
@@ -351,8 +362,9 @@ fn parse(bytes: &[u8]) -> Result<Footer> {
             return Err(format_err(at, "sparse index entries out of order"));
         }
         prev_index = block.first;
+        keys.push(block.first);
     }
-    Ok(footer)
+    Ok((footer, keys))
 }
 
 /// The bytes of a checked file with its footer.
@@ -360,6 +372,8 @@ fn parse(bytes: &[u8]) -> Result<Footer> {
 struct View<'a> {
     bytes: &'a [u8],
     footer: Footer,
+    /// The sparse index's first indexes.
+    keys: &'a [u64],
 }
 
 /// One block of records, as the sparse index describes it.
@@ -423,16 +437,7 @@ impl View<'_> {
     /// is smaller than `lo` (records equal to `lo` may end the block before one starting
     /// with `lo`), or block 0.
     fn seek_block(&self, lo: u64) -> usize {
-        // Binary search for the number of entries with first index < lo.
-        let (mut low, mut high) = (0usize, self.footer.entries);
-        while low < high {
-            let mid = low + (high - low) / 2;
-            match self.entry(mid) {
-                Some((first, _, _)) if first < lo => low = mid + 1,
-                _ => high = mid,
-            }
-        }
-        low.saturating_sub(1)
+        self.keys.partition_point(|&k| k < lo).saturating_sub(1)
     }
 }
 

@@ -14,8 +14,9 @@ use crate::format::{
 };
 
 /// The default sparse index interval: one entry (and one checksummed block) every this many
-/// records. See [`WriterOptions::for_record_size`] for the measurement behind it.
-pub const DEFAULT_INDEX_INTERVAL: u32 = 32;
+/// records. It suits records of 128 bytes and up (index under 1% of the data); see
+/// [`WriterOptions::for_record_size`] for the measurement and a choice per record size.
+pub const DEFAULT_INDEX_INTERVAL: u32 = 16;
 
 /// The default size limit of one part file: 128 MiB − 16 KiB, one HDFS block less the
 /// header slack (ADR 0002), so a part file never spans two HDFS blocks.
@@ -45,23 +46,25 @@ impl WriterOptions {
         self
     }
 
-    /// The recommended options for records whose payloads are about `payload_bytes` long.
+    /// The recommended options for records whose payloads are about `payload_bytes` long:
+    /// the smallest interval of 4, 8, 16 and 32 whose sparse index costs at most 1% of the
+    /// data (an entry is 20 bytes per block of `interval × (12 + payload_bytes)`).
     ///
-    /// A lookup binary-searches the sparse index, then scans at most one interval of
-    /// records, jumping from record header to record header. Measured with
-    /// `benches/benches/mapfile.rs` (`get` on a warm file, see `FORMAT.md`): for small
-    /// records the scan dominates and 16–32 is the sweet spot, while for records of
-    /// kilobytes and more each step of the scan touches a new cache line or page, so a
-    /// short interval costs nothing in index size (20 bytes per entry against kilobytes of
-    /// data) and keeps lookups near one binary search.
+    /// Lookups only get faster as the interval shrinks (a lookup scans up to one interval
+    /// of records, each step touching a new cache line once records pass 64 bytes), so the
+    /// index size is what bounds it. Measured with `benches/benches/mapfile.rs`
+    /// (`mapfile_get_interval`, warm 32 MiB files): 64-byte payloads 0.40 µs at interval 4,
+    /// 0.43 µs at 16, 0.47 µs at 32, 0.99 µs at 128; 1 KiB payloads 0.30, 0.35, 0.80 and
+    /// 1.04 µs; 16 KiB payloads 0.25, 0.32, 0.49 and 1.10 µs. This gives 32 for 64-byte
+    /// records, 16 for 128 bytes, 8 for 256 bytes and 4 from about 500 bytes up (GeoTrellis
+    /// used 4 for its tiles; Hadoop's MapFile uses 128).
     pub fn for_record_size(payload_bytes: usize) -> Self {
-        let index_interval = match payload_bytes {
-            0..=255 => 32,
-            256..=4095 => 16,
-            4096..=65_535 => 8,
-            // Large tiles: GeoTrellis used 4 for them.
-            _ => 4,
-        };
+        let record_bytes = (RECORD_HEADER_LEN as u64).saturating_add(payload_bytes as u64);
+        let block_bytes = |interval: u64| interval.saturating_mul(record_bytes);
+        let index_interval = [4u32, 8, 16]
+            .into_iter()
+            .find(|&n| INDEX_ENTRY_LEN as u64 * 100 <= block_bytes(u64::from(n)))
+            .unwrap_or(32);
         WriterOptions { index_interval }
     }
 

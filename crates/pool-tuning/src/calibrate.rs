@@ -120,6 +120,27 @@ where
     W: FnMut(usize) -> Result<(), E>,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    calibrate_timed(
+        |threads| {
+            let start = Instant::now();
+            workload(threads).map(|()| start.elapsed())
+        },
+        candidates,
+        options,
+    )
+}
+
+/// Like [`calibrate`], but the workload measures itself and returns the time that counts, so
+/// that it can leave out its own set-up (or, in tests, report exact times).
+pub fn calibrate_timed<W, E>(
+    mut workload: W,
+    candidates: &[usize],
+    options: &CalibrationOptions,
+) -> Result<Calibration, Error>
+where
+    W: FnMut(usize) -> Result<Duration, E>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut counts: Vec<usize> = candidates
         .iter()
         .map(|&c| if c == 0 { crate::cores() } else { c })
@@ -132,12 +153,10 @@ where
     let mut table = Vec::with_capacity(counts.len());
     for threads in counts {
         let mut run = |threads| -> Result<Duration, Error> {
-            let start = Instant::now();
             workload(threads).map_err(|e| Error::Workload {
                 threads,
                 source: e.into(),
-            })?;
-            Ok(start.elapsed())
+            })
         };
         for _ in 0..options.warmup_runs {
             run(threads)?;

@@ -9,6 +9,9 @@ use crossbeam_channel::{bounded, unbounded};
 
 use crate::Error;
 
+/// The largest in-flight bound [`Pool::in_flight`] accepts.
+pub const MAX_IN_FLIGHT: usize = 1 << 20;
+
 /// Whether results come back in input order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,12 +37,13 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of `threads` workers (0 = the core count) and an in-flight bound of twice that.
+    /// A pool of `threads` workers (0 = the core count; at most [`crate::MAX_THREADS`]) and an
+    /// in-flight bound of twice that.
     pub fn new(threads: usize) -> Self {
         let threads = if threads == 0 {
             crate::cores()
         } else {
-            threads
+            threads.min(crate::MAX_THREADS)
         };
         Self {
             threads,
@@ -48,13 +52,14 @@ impl Pool {
     }
 
     /// Sets the in-flight bound (0 = twice the thread count). It is raised to the thread count
-    /// if lower, so that no worker idles for want of a task.
+    /// if lower, so that no worker idles for want of a task, and capped at [`MAX_IN_FLIGHT`]
+    /// because the task queue is allocated up front.
     #[must_use]
     pub fn in_flight(mut self, limit: usize) -> Self {
         self.in_flight = if limit == 0 {
             2 * self.threads
         } else {
-            limit.max(self.threads)
+            limit.clamp(self.threads, MAX_IN_FLIGHT.max(self.threads))
         };
         self
     }
@@ -101,11 +106,14 @@ impl Pool {
         let (result_tx, result_rx) = unbounded::<(usize, Result<R, Error>)>();
         let cancelled = AtomicBool::new(false);
         let mut delivered = 0;
+        let mut started = 0usize;
         let scope = crossbeam::scope(|scope| {
             for _ in 0..self.threads {
                 let (task_rx, result_tx, f, cancelled) =
                     (task_rx.clone(), result_tx.clone(), &f, &cancelled);
-                scope.spawn(move |_| {
+                // A worker that cannot be started (the system is out of threads) is simply
+                // missing; with none at all, the calling thread runs the tasks (below).
+                let spawned = scope.builder().spawn(move |_| {
                     for (index, item) in task_rx {
                         if cancelled.load(Ordering::Relaxed) {
                             continue;
@@ -122,8 +130,13 @@ impl Pool {
                         }
                     }
                 });
+                started += usize::from(spawned.is_ok());
             }
             drop((task_rx, result_tx));
+            if started == 0 {
+                delivered = run_inline(items, &f, &mut sink);
+                return;
+            }
             let mut items = items.into_iter().enumerate();
             let mut exhausted = false;
             // Tasks sent and not yet handed to the sink, including results parked for ordering.
@@ -186,6 +199,28 @@ impl Pool {
         drop(scope);
         delivered
     }
+}
+
+/// Runs every task on the calling thread, in order: the fallback when no worker thread starts.
+fn run_inline<I, T, R, F, S>(items: I, f: &F, sink: &mut S) -> usize
+where
+    I: IntoIterator<Item = T>,
+    F: Fn(T) -> R,
+    S: FnMut(usize, Result<R, Error>) -> ControlFlow<()>,
+{
+    let mut delivered = 0;
+    for (index, item) in items.into_iter().enumerate() {
+        let result =
+            catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| Error::TaskPanicked {
+                index,
+                message: panic_message(payload.as_ref()),
+            });
+        delivered += 1;
+        if sink(index, result).is_break() {
+            break;
+        }
+    }
+    delivered
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

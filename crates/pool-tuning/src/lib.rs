@@ -41,11 +41,13 @@ mod error;
 mod executor;
 mod workload;
 
-pub use calibrate::{ADR_CANDIDATES, Calibration, CalibrationOptions, Measurement, calibrate};
+pub use calibrate::{
+    ADR_CANDIDATES, Calibration, CalibrationOptions, Measurement, calibrate, calibrate_timed,
+};
 pub use config::{
     Backend, ENV_PREFIX, HADOOP_READER_CACHE, MAX_THREADS, Operation, OperationThreads, S3_CAP,
     SavedCalibration, ThreadConfig, cores,
 };
 pub use error::Error;
-pub use executor::{Order, Pool};
+pub use executor::{MAX_IN_FLIGHT, Order, Pool};
 pub use workload::{ADR_TILES_PER_REQUEST, SimulatedLatency};

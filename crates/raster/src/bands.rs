@@ -13,23 +13,37 @@ pub(crate) enum Samples {
     F64(Vec<f64>),
 }
 
-impl Samples {
+/// One band's cells borrowed from a tile, for writing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BandRef<'a> {
+    /// Written as bytes 0 and 1.
+    Bool(&'a [bool]),
+    U8(&'a [u8]),
+    I8(&'a [i8]),
+    U16(&'a [u16]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+impl BandRef<'_> {
     /// Bytes per sample.
     pub(crate) fn sample_bytes(&self) -> usize {
         match self {
-            Samples::U8(_) | Samples::I8(_) => 1,
-            Samples::U16(_) | Samples::I16(_) => 2,
-            Samples::U32(_) | Samples::I32(_) | Samples::F32(_) => 4,
-            Samples::F64(_) => 8,
+            BandRef::Bool(_) | BandRef::U8(_) | BandRef::I8(_) => 1,
+            BandRef::U16(_) | BandRef::I16(_) => 2,
+            BandRef::I32(_) | BandRef::F32(_) => 4,
+            BandRef::F64(_) => 8,
         }
     }
 
     /// TIFF SampleFormat: 1 unsigned, 2 signed, 3 IEEE float.
     pub(crate) fn sample_format(&self) -> u16 {
         match self {
-            Samples::U8(_) | Samples::U16(_) | Samples::U32(_) => 1,
-            Samples::I8(_) | Samples::I16(_) | Samples::I32(_) => 2,
-            Samples::F32(_) | Samples::F64(_) => 3,
+            BandRef::Bool(_) | BandRef::U8(_) | BandRef::U16(_) => 1,
+            BandRef::I8(_) | BandRef::I16(_) | BandRef::I32(_) => 2,
+            BandRef::F32(_) | BandRef::F64(_) => 3,
         }
     }
 
@@ -43,28 +57,28 @@ impl Samples {
             };
         }
         match self {
-            Samples::U8(v) => out.extend_from_slice(&v[start..start + n]),
-            Samples::I8(v) => put!(v),
-            Samples::U16(v) => put!(v),
-            Samples::I16(v) => put!(v),
-            Samples::U32(v) => put!(v),
-            Samples::I32(v) => put!(v),
-            Samples::F32(v) => put!(v),
-            Samples::F64(v) => put!(v),
+            BandRef::Bool(v) => out.extend(v[start..start + n].iter().map(|&b| u8::from(b))),
+            BandRef::U8(v) => out.extend_from_slice(&v[start..start + n]),
+            BandRef::I8(v) => put!(v),
+            BandRef::U16(v) => put!(v),
+            BandRef::I16(v) => put!(v),
+            BandRef::I32(v) => put!(v),
+            BandRef::F32(v) => put!(v),
+            BandRef::F64(v) => put!(v),
         }
     }
 
     /// Appends sample `i` as little-endian bytes.
     pub(crate) fn push_le_sample(&self, i: usize, out: &mut Vec<u8>) {
         match self {
-            Samples::U8(v) => out.push(v[i]),
-            Samples::I8(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            Samples::U16(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            Samples::I16(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            Samples::U32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            Samples::I32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            Samples::F32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            Samples::F64(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::Bool(v) => out.push(u8::from(v[i])),
+            BandRef::U8(v) => out.push(v[i]),
+            BandRef::I8(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::U16(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::I16(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::I32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::F32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::F64(v) => out.extend_from_slice(&v[i].to_le_bytes()),
         }
     }
 }
@@ -153,21 +167,21 @@ pub(crate) fn to_tile(
     Ok(MultibandTile::new(tiles)?)
 }
 
-/// The samples of every band and the NoData value to write as GDAL_NODATA.
+/// The cells of every band, borrowed, and the NoData value to write as GDAL_NODATA.
 /// `bool` bands are written as bytes (0 or 1).
-pub(crate) fn from_tile(tile: &MultibandTile) -> Result<(Vec<Samples>, Option<f64>)> {
+pub(crate) fn from_tile(tile: &MultibandTile) -> Result<(Vec<BandRef<'_>>, Option<f64>)> {
     let bands = tile
         .bands()
         .iter()
         .map(|t| match t.buffer() {
-            CellBuffer::Bool(v) => Ok(Samples::U8(v.iter().map(|&b| u8::from(b)).collect())),
-            CellBuffer::Int8(v) => Ok(Samples::I8(v.clone())),
-            CellBuffer::UInt8(v) => Ok(Samples::U8(v.clone())),
-            CellBuffer::Int16(v) => Ok(Samples::I16(v.clone())),
-            CellBuffer::UInt16(v) => Ok(Samples::U16(v.clone())),
-            CellBuffer::Int32(v) => Ok(Samples::I32(v.clone())),
-            CellBuffer::Float32(v) => Ok(Samples::F32(v.clone())),
-            CellBuffer::Float64(v) => Ok(Samples::F64(v.clone())),
+            CellBuffer::Bool(v) => Ok(BandRef::Bool(v)),
+            CellBuffer::Int8(v) => Ok(BandRef::I8(v)),
+            CellBuffer::UInt8(v) => Ok(BandRef::U8(v)),
+            CellBuffer::Int16(v) => Ok(BandRef::I16(v)),
+            CellBuffer::UInt16(v) => Ok(BandRef::U16(v)),
+            CellBuffer::Int32(v) => Ok(BandRef::I32(v)),
+            CellBuffer::Float32(v) => Ok(BandRef::F32(v)),
+            CellBuffer::Float64(v) => Ok(BandRef::F64(v)),
             other => Err(Error::unsupported(format!(
                 "writing {} cells to GeoTIFF",
                 other.base_type().name()

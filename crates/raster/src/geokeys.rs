@@ -46,6 +46,27 @@ pub(crate) mod key {
     pub(crate) const STRAIGHT_VERT_POLE_LONG: u16 = 3095;
 }
 
+/// EPSG ellipsoid codes and their proj4 names (EPSG dataset, "Ellipsoid" table).
+const ELLIPSOIDS: [(u16, &str); 9] = [
+    (7030, "WGS84"),
+    (7019, "GRS80"),
+    (7008, "clrk66"),
+    (7012, "clrk80"),
+    (7022, "intl"),
+    (7004, "bessel"),
+    (7043, "WGS72"),
+    (7024, "krass"),
+    (7001, "airy"),
+];
+
+/// How a written CRS names its ellipsoid.
+enum Ellipsoid {
+    /// An EPSG ellipsoid code.
+    Epsg(u16),
+    /// Semi-major axis and inverse flattening (0 for a sphere).
+    Axes(f64, f64),
+}
+
 /// One GeoKey value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum KeyValue {
@@ -195,17 +216,17 @@ impl GeoKeys {
                     Crs::from_proj4(&format!("+proj=longlat {geog} +no_defs"), name).map(Some)
                 }
                 None if model.is_some() => Err(Error::unknown_crs(
-                    "GeoKeys",
+                    "from GeoKeys",
                     "GTModelType is geographic but no GeographicTypeGeoKey (2048) is given",
                 )),
                 None => Ok(None),
             },
             (Some(3), _) => Err(Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 "geocentric model type (GTModelType 3) is not supported",
             )),
             (Some(m), _) => Err(Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 format!("GTModelType {m} is not 1 (projected) or 2 (geographic)"),
             )),
         }
@@ -226,7 +247,7 @@ impl GeoKeys {
             && units != 9122
         {
             return Err(Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 format!("GeogAngularUnitsGeoKey {units}: only degrees (9102) are supported"),
             ));
         }
@@ -237,7 +258,7 @@ impl GeoKeys {
             Some(6269) => "+datum=NAD83".to_owned(),
             Some(code) if code != USER_DEFINED && code != 0 => {
                 return Err(Error::unknown_crs(
-                    "GeoKeys",
+                    "from GeoKeys",
                     format!("GeogGeodeticDatumGeoKey {code} is not in the supported datum table"),
                 ));
             }
@@ -276,7 +297,7 @@ impl GeoKeys {
             && pm != USER_DEFINED
         {
             return Err(Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 format!("GeogPrimeMeridianGeoKey {pm}: only Greenwich (8901) is supported"),
             ));
         }
@@ -285,17 +306,12 @@ impl GeoKeys {
 
     fn ellipsoid(&self) -> Result<String> {
         let named = match self.short(key::GEOG_ELLIPSOID) {
-            Some(7030) => Some("WGS84"),
-            Some(7019) => Some("GRS80"),
-            Some(7008) => Some("clrk66"),
-            Some(7012) => Some("clrk80"),
-            Some(7022) => Some("intl"),
-            Some(7004) => Some("bessel"),
-            Some(7043) => Some("WGS72"),
-            Some(7024) => Some("krass"),
+            Some(code) if ELLIPSOIDS.iter().any(|(c, _)| *c == code) => ELLIPSOIDS
+                .iter()
+                .find_map(|(c, name)| (*c == code).then_some(*name)),
             Some(code) if code != USER_DEFINED && code != 0 => {
                 return Err(Error::unknown_crs(
-                    "GeoKeys",
+                    "from GeoKeys",
                     format!("GeogEllipsoidGeoKey {code} is not in the supported ellipsoid table"),
                 ));
             }
@@ -306,7 +322,7 @@ impl GeoKeys {
         }
         let a = self.double(key::SEMI_MAJOR).ok_or_else(|| {
             Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 "user-defined ellipsoid without GeogSemiMajorAxisGeoKey (2057)",
             )
         })?;
@@ -333,7 +349,7 @@ impl GeoKeys {
             Some(9002) => Ok("ft"),
             Some(9003) => Ok("us-ft"),
             Some(u) => Err(Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 format!(
                     "ProjLinearUnitsGeoKey {u}: only metre (9001), foot (9002) and US survey foot (9003) are supported"
                 ),
@@ -359,7 +375,7 @@ impl GeoKeys {
             }
             Some(code) if code != USER_DEFINED && code != 0 => {
                 return Err(Error::unknown_crs(
-                    "GeoKeys",
+                    "from GeoKeys",
                     format!(
                         "ProjectionGeoKey {code}: only the UTM conversions (16001..16060, 16101..16160) are known"
                     ),
@@ -372,7 +388,7 @@ impl GeoKeys {
         let len = |id: u16| fmt_num(self.double(id).unwrap_or(0.0) * to_m);
         let ct = self.short(key::COORD_TRANS).ok_or_else(|| {
             Error::unknown_crs(
-                "GeoKeys",
+                "from GeoKeys",
                 "user-defined projection without ProjCoordTransGeoKey (3075)",
             )
         })?;
@@ -460,7 +476,7 @@ impl GeoKeys {
             ),
             other => {
                 return Err(Error::unknown_crs(
-                    "GeoKeys",
+                    "from GeoKeys",
                     format!(
                         "ProjCoordTransGeoKey {other} ({}) cannot be expressed for proj4rs",
                         coord_trans_name(other)
@@ -514,7 +530,10 @@ impl GeoKeys {
                 put(key::MODEL_TYPE, KeyValue::Short(1));
                 put(key::PROJECTED_TYPE, KeyValue::Short(code));
                 put(key::CITATION, KeyValue::Ascii(crs.name().to_owned()));
-                put(key::LINEAR_UNITS, KeyValue::Short(units_code(crs)?));
+                // The EPSG code implies the unit; the key only helps readers without a table.
+                if let Ok(units) = units_code(crs) {
+                    put(key::LINEAR_UNITS, KeyValue::Short(units));
+                }
             }
             return Ok(k);
         }
@@ -525,12 +544,27 @@ impl GeoKeys {
         put(key::GEOGRAPHIC_TYPE, KeyValue::Short(USER_DEFINED));
         put(key::GEOG_DATUM, KeyValue::Short(USER_DEFINED));
         put(key::GEOG_ANGULAR_UNITS, KeyValue::Short(9102));
-        put(key::GEOG_ELLIPSOID, KeyValue::Short(USER_DEFINED));
-        let (a, rf) = match (crs.param("datum").or(crs.param("ellps")), crs.param("a")) {
-            (Some("WGS84"), _) => (6_378_137.0, 298.257_223_563),
-            (Some("GRS80" | "NAD83"), _) => (6_378_137.0, 298.257_222_101),
-            (None, Some(a)) => {
-                let a: f64 = a.parse().map_err(|_| cannot("bad +a"))?;
+        let (datum, ellps) = (crs.param("datum"), crs.param("ellps"));
+        let ellipsoid = match (datum, ellps) {
+            (Some("WGS84"), _) | (None, Some("WGS84")) => {
+                Ellipsoid::Axes(6_378_137.0, 298.257_223_563)
+            }
+            (Some("NAD83"), _) | (None, Some("GRS80")) => {
+                Ellipsoid::Axes(6_378_137.0, 298.257_222_101)
+            }
+            (Some(_), _) => return Err(cannot("only the WGS84 and NAD83 +datum names")),
+            (None, Some(name)) => Ellipsoid::Epsg(
+                ELLIPSOIDS
+                    .iter()
+                    .find_map(|(code, n)| (*n == name).then_some(*code))
+                    .ok_or_else(|| cannot("an ellipsoid without an EPSG code here"))?,
+            ),
+            (None, None) => {
+                let a: f64 = crs
+                    .param("a")
+                    .ok_or_else(|| cannot("no +datum, +ellps or +a"))?
+                    .parse()
+                    .map_err(|_| cannot("bad +a"))?;
                 let rf = match (crs.param("rf"), crs.param("b")) {
                     (Some(rf), _) => rf.parse().map_err(|_| cannot("bad +rf"))?,
                     (None, Some(b)) => {
@@ -539,12 +573,17 @@ impl GeoKeys {
                     }
                     (None, None) => 0.0,
                 };
-                (a, rf)
+                Ellipsoid::Axes(a, rf)
             }
-            _ => return Err(cannot("only WGS84, GRS80 or explicit +a/+rf ellipsoids")),
         };
-        put(key::SEMI_MAJOR, KeyValue::Doubles(vec![a]));
-        put(key::INV_FLATTENING, KeyValue::Doubles(vec![rf]));
+        match ellipsoid {
+            Ellipsoid::Epsg(code) => put(key::GEOG_ELLIPSOID, KeyValue::Short(code)),
+            Ellipsoid::Axes(a, rf) => {
+                put(key::GEOG_ELLIPSOID, KeyValue::Short(USER_DEFINED));
+                put(key::SEMI_MAJOR, KeyValue::Doubles(vec![a]));
+                put(key::INV_FLATTENING, KeyValue::Doubles(vec![rf]));
+            }
+        }
         put(key::PRIME_MERIDIAN_LONG, KeyValue::Doubles(vec![0.0]));
         if crs.param("datum") == Some("WGS84") {
             put(key::TOWGS84, KeyValue::Doubles(vec![0.0; 7]));

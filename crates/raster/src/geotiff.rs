@@ -7,13 +7,13 @@ use std::path::Path;
 
 use tiff::TiffError;
 use tiff::decoder::{Decoder, DecodingResult, ifd::Value};
-use tiff::encoder::TiffEncoder;
 use tiff::encoder::compression::{
     CompressionAlgorithm, Compressor, Deflate, Lzw, Packbits, Uncompressed,
 };
+use tiff::encoder::{TiffEncoder, TiffKind};
 use tiff::tags::Tag;
 
-use crate::bands::Samples;
+use crate::bands::{BandRef, Samples};
 use crate::crs::Crs;
 use crate::error::{Error, Result};
 use crate::geo::{GeoTransform, Raster};
@@ -185,7 +185,21 @@ pub enum Interleave {
     Band,
 }
 
-/// Options for [`write_geotiff_with`].
+/// Whether to write BigTIFF (64-bit offsets), which GDAL and libtiff read but some older
+/// readers do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BigTiff {
+    /// BigTIFF only when the file could pass 4 GiB (GDAL's `BIGTIFF=IF_SAFER`).
+    #[default]
+    Auto,
+    /// Always BigTIFF.
+    Always,
+    /// Never: writing a file past 4 GiB then fails.
+    Never,
+}
+
+/// Options for [`write_geotiff_with`]. Build them with `..WriteOptions::default()` so that
+/// fields added later keep their defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
     /// Compression scheme (default Deflate).
@@ -194,6 +208,8 @@ pub struct WriteOptions {
     pub layout: ChunkLayout,
     /// Band interleaving (default pixel-interleaved, as GDAL).
     pub interleave: Interleave,
+    /// Classic TIFF or BigTIFF (default: BigTIFF only when needed).
+    pub big_tiff: BigTiff,
 }
 
 impl Default for WriteOptions {
@@ -202,6 +218,7 @@ impl Default for WriteOptions {
             compression: Compression::Deflate,
             layout: ChunkLayout::Strips { rows_per_strip: 0 },
             interleave: Interleave::Pixel,
+            big_tiff: BigTiff::Auto,
         }
     }
 }
@@ -250,8 +267,10 @@ pub fn read_geotiff(path: impl AsRef<Path>) -> Result<Raster> {
 /// Reads a GeoTIFF file with explicit [`Limits`].
 pub fn read_geotiff_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Raster> {
     let path = path.as_ref();
+    // 1 MiB: a typical compressed strip or tile in one read rather than many 8 KiB ones.
     let file = File::open(path)?;
-    guarded(|| read_from(BufReader::new(file), limits)).map_err(|e| e.with_path(path))
+    guarded(|| read_from(BufReader::with_capacity(1 << 20, file), limits))
+        .map_err(|e| e.with_path(path))
 }
 
 /// Reads a GeoTIFF from memory.
@@ -263,7 +282,8 @@ pub fn read_geotiff_bytes(bytes: &[u8], limits: &Limits) -> Result<Raster> {
 pub fn read_geotiff_info(path: impl AsRef<Path>) -> Result<GeoTiffInfo> {
     let path = path.as_ref();
     let file = File::open(path)?;
-    guarded(|| info_from(BufReader::new(file), &Limits::default())).map_err(|e| e.with_path(path))
+    guarded(|| info_from(BufReader::with_capacity(1 << 20, file), &Limits::default()))
+        .map_err(|e| e.with_path(path))
 }
 
 /// Reads only the header of an in-memory GeoTIFF.
@@ -789,7 +809,8 @@ fn result_name(r: &DecodingResult) -> &'static str {
 
 /// Writes a GeoTIFF with the default [`WriteOptions`] (Deflate, strips, pixel-interleaved).
 ///
-/// The file is written to a temporary name beside `path`, synced, then renamed into place.
+/// The file is streamed to a temporary name beside `path`, synced, then renamed into place, so
+/// `path` holds either its old content or the whole new file.
 pub fn write_geotiff(raster: &Raster, path: impl AsRef<Path>) -> Result<()> {
     write_geotiff_with(raster, path, &WriteOptions::default())
 }
@@ -801,7 +822,6 @@ pub fn write_geotiff_with(
     options: &WriteOptions,
 ) -> Result<()> {
     let path = path.as_ref();
-    let bytes = write_geotiff_bytes(raster, options)?;
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file path", path.display())))?;
@@ -809,32 +829,44 @@ pub fn write_geotiff_with(
     tmp_name.push(file_name);
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&bytes)?;
+    let result = (|| -> Result<()> {
+        let mut f = std::io::BufWriter::new(File::create(&tmp)?);
+        encode_raster(raster, &mut f, options)?;
+        let f = f
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    Ok(result?)
+    result
 }
 
 /// Encodes a GeoTIFF in memory.
 pub fn write_geotiff_bytes(raster: &Raster, options: &WriteOptions) -> Result<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    encode_raster(raster, &mut out, options)?;
+    Ok(out.into_inner())
+}
+
+fn encode_raster<W: Write + Seek>(raster: &Raster, out: W, options: &WriteOptions) -> Result<()> {
     let (bands, nodata) = crate::bands::from_tile(&raster.tile)?;
-    let cols = raster.cols();
-    let rows = raster.rows();
-    encode(
-        &bands,
-        cols,
-        rows,
+    let plan = Plan::new(&bands, raster.cols(), raster.rows(), options)?;
+    let geo = GeoTags {
         nodata,
-        &raster.transform,
-        &raster.crs,
-        options,
-    )
+        transform: &raster.transform,
+        crs: &raster.crs,
+    };
+    if plan.big {
+        let enc = TiffEncoder::new_big(out).map_err(enc_err)?;
+        write_image(enc, &bands, &plan, &geo, options)
+    } else {
+        let enc = TiffEncoder::new(out).map_err(enc_err)?;
+        write_image(enc, &bands, &plan, &geo, options)
+    }
 }
 
 /// Converts a `tiff` encoder error: these only come from our own misuse or IO.
@@ -845,89 +877,146 @@ fn enc_err(e: TiffError) -> Error {
     }
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one private call site that passes a raster's parts"
-)]
-pub(crate) fn encode(
-    bands: &[Samples],
+/// The chunk layout of a file about to be written.
+struct Plan {
     cols: usize,
     rows: usize,
-    nodata: Option<f64>,
-    transform: &GeoTransform,
-    crs: &Crs,
-    options: &WriteOptions,
-) -> Result<Vec<u8>> {
-    // Sample bytes are produced little-endian; the tiff encoder writes the host's byte order in
-    // the header, so the two agree only on little-endian hosts.
-    if tiff::tags::ByteOrder::native() != tiff::tags::ByteOrder::LittleEndian {
-        return Err(Error::unsupported("writing GeoTIFF on a big-endian host"));
-    }
-    let Some(first) = bands.first() else {
-        return Err(Error::InvalidArgument(
-            "a raster needs at least one band".into(),
-        ));
-    };
-    if cols == 0 || rows == 0 || u32::try_from(cols).is_err() || u32::try_from(rows).is_err() {
-        return Err(Error::InvalidArgument(format!(
-            "cannot write a {cols}x{rows} raster"
-        )));
-    }
-    let nb = bands.len();
-    let sb = first.sample_bytes();
-    let planar = options.interleave == Interleave::Band && nb > 1;
-    let px_bytes = if planar { sb } else { sb * nb };
-    let (cw, ch, tiled) = match options.layout {
-        ChunkLayout::Strips { rows_per_strip } => {
-            let auto = (65536 / (cols * px_bytes)).clamp(1, rows);
-            let r = if rows_per_strip == 0 {
-                auto
-            } else {
-                (rows_per_strip as usize).min(rows)
-            };
-            (cols, r, false)
-        }
-        ChunkLayout::Tiles { width, height } => {
-            if width == 0 || height == 0 || width % 16 != 0 || height % 16 != 0 {
-                return Err(Error::InvalidArgument(format!(
-                    "tile size {width}x{height}: both sides must be positive multiples of 16"
-                )));
-            }
-            (width as usize, height as usize, true)
-        }
-    };
-    let across = cols.div_ceil(cw);
-    let down = rows.div_ceil(ch);
-    let planes = if planar { nb } else { 1 };
+    nb: usize,
+    sb: usize,
+    planar: bool,
+    px_bytes: usize,
+    cw: usize,
+    ch: usize,
+    tiled: bool,
+    across: usize,
+    down: usize,
+    planes: usize,
+    big: bool,
+}
 
-    let mut out = Cursor::new(Vec::new());
-    let mut enc = TiffEncoder::new(&mut out).map_err(enc_err)?;
+impl Plan {
+    fn new(
+        bands: &[BandRef<'_>],
+        cols: usize,
+        rows: usize,
+        options: &WriteOptions,
+    ) -> Result<Plan> {
+        // Sample bytes are produced little-endian; the tiff encoder writes the host's byte
+        // order in the header, so the two agree only on little-endian hosts.
+        if tiff::tags::ByteOrder::native() != tiff::tags::ByteOrder::LittleEndian {
+            return Err(Error::unsupported("writing GeoTIFF on a big-endian host"));
+        }
+        let Some(first) = bands.first() else {
+            return Err(Error::InvalidArgument(
+                "a raster needs at least one band".into(),
+            ));
+        };
+        if cols == 0 || rows == 0 || u32::try_from(cols).is_err() || u32::try_from(rows).is_err() {
+            return Err(Error::InvalidArgument(format!(
+                "cannot write a {cols}x{rows} raster"
+            )));
+        }
+        let nb = bands.len();
+        let sb = first.sample_bytes();
+        let planar = options.interleave == Interleave::Band && nb > 1;
+        let px_bytes = if planar { sb } else { sb * nb };
+        let (cw, ch, tiled) = match options.layout {
+            ChunkLayout::Strips { rows_per_strip } => {
+                // About 64 KiB per strip: small enough to stream, large enough to compress.
+                let auto = (65536 / (cols * px_bytes)).clamp(1, rows);
+                let r = if rows_per_strip == 0 {
+                    auto
+                } else {
+                    (rows_per_strip as usize).min(rows)
+                };
+                (cols, r, false)
+            }
+            ChunkLayout::Tiles { width, height } => {
+                if width == 0 || height == 0 || width % 16 != 0 || height % 16 != 0 {
+                    return Err(Error::InvalidArgument(format!(
+                        "tile size {width}x{height}: both sides must be positive multiples of 16"
+                    )));
+                }
+                (width as usize, height as usize, true)
+            }
+        };
+        let across = cols.div_ceil(cw);
+        let down = rows.div_ceil(ch);
+        let planes = if planar { nb } else { 1 };
+        // Uncompressed size of every chunk, padding included, plus the offset tables: if that
+        // could pass 4 GiB, classic TIFF's 32-bit offsets may not reach the end of the file.
+        let chunks = (across * down * planes) as u128;
+        let padded = chunks * (cw * ch * px_bytes) as u128;
+        let estimate = padded + chunks * 8 + (1 << 20);
+        let big = match options.big_tiff {
+            BigTiff::Always => true,
+            BigTiff::Never => false,
+            BigTiff::Auto => estimate > u128::from(u32::MAX),
+        };
+        Ok(Plan {
+            cols,
+            rows,
+            nb,
+            sb,
+            planar,
+            px_bytes,
+            cw,
+            ch,
+            tiled,
+            across,
+            down,
+            planes,
+            big,
+        })
+    }
+}
+
+/// The georeferencing tags of a file about to be written.
+struct GeoTags<'a> {
+    nodata: Option<f64>,
+    transform: &'a GeoTransform,
+    crs: &'a Crs,
+}
+
+fn write_image<W: Write + Seek, K: TiffKind>(
+    mut enc: TiffEncoder<W, K>,
+    bands: &[BandRef<'_>],
+    p: &Plan,
+    geo: &GeoTags<'_>,
+    options: &WriteOptions,
+) -> Result<()> {
     let mut dir = enc.image_directory().map_err(enc_err)?;
-    let mut offsets: Vec<u32> = Vec::with_capacity(across * down * planes);
-    let mut counts: Vec<u32> = Vec::with_capacity(across * down * planes);
+    let n_chunks = p.across * p.down * p.planes;
+    let mut offsets: Vec<K::OffsetType> = Vec::with_capacity(n_chunks);
+    let mut counts: Vec<K::OffsetType> = Vec::with_capacity(n_chunks);
     let mut raw = Vec::new();
     let mut packed = Vec::new();
     let mut compressor = options.compression.compressor();
-    for plane in 0..planes {
-        for cy in 0..down {
-            for cx in 0..across {
+    let too_big =
+        |_| Error::unsupported("a classic TIFF over 4 GiB: write it with BigTiff::Always");
+    for plane in 0..p.planes {
+        for cy in 0..p.down {
+            for cx in 0..p.across {
                 raw.clear();
-                let y0 = cy * ch;
-                let x0 = cx * cw;
+                let y0 = cy * p.ch;
+                let x0 = cx * p.cw;
                 // Strips are cut short at the bottom; tiles are padded to full size with zeros.
-                let y_end = if tiled { y0 + ch } else { (y0 + ch).min(rows) };
+                let y_end = if p.tiled {
+                    y0 + p.ch
+                } else {
+                    (y0 + p.ch).min(p.rows)
+                };
                 for y in y0..y_end {
-                    let x_end = x0 + cw;
-                    if y >= rows {
-                        raw.resize(raw.len() + cw * px_bytes, 0);
+                    if y >= p.rows {
+                        raw.resize(raw.len() + p.cw * p.px_bytes, 0);
                         continue;
                     }
-                    let valid = x_end.min(cols) - x0;
-                    let row0 = y * cols + x0;
-                    if planar {
+                    let valid = (x0 + p.cw).min(p.cols) - x0;
+                    let row0 = y * p.cols + x0;
+                    if p.planar {
                         bands[plane].extend_le_bytes(row0, valid, &mut raw);
-                    } else if nb == 1 {
-                        first.extend_le_bytes(row0, valid, &mut raw);
+                    } else if p.nb == 1 {
+                        bands[0].extend_le_bytes(row0, valid, &mut raw);
                     } else {
                         for i in row0..row0 + valid {
                             for b in bands {
@@ -935,58 +1024,56 @@ pub(crate) fn encode(
                             }
                         }
                     }
-                    raw.resize(raw.len() + (cw - valid) * px_bytes, 0);
+                    raw.resize(raw.len() + (p.cw - valid) * p.px_bytes, 0);
                 }
                 packed.clear();
                 compressor.write_to(&mut packed, &raw)?;
                 let off = dir.write_data(&packed[..]).map_err(enc_err)?;
-                let off = u32::try_from(off).map_err(|_| {
-                    Error::unsupported("a GeoTIFF over 4 GiB (BigTIFF output is not implemented)")
-                })?;
-                offsets.push(off);
-                counts.push(packed.len() as u32);
+                offsets.push(K::convert_offset(off).map_err(too_big)?);
+                counts.push(K::convert_offset(packed.len() as u64).map_err(too_big)?);
             }
         }
     }
     let w = |r: std::result::Result<(), TiffError>| r.map_err(enc_err);
-    w(dir.write_tag(Tag::ImageWidth, cols as u32))?;
-    w(dir.write_tag(Tag::ImageLength, rows as u32))?;
-    let bits = vec![(sb * 8) as u16; nb];
+    w(dir.write_tag(Tag::ImageWidth, p.cols as u32))?;
+    w(dir.write_tag(Tag::ImageLength, p.rows as u32))?;
+    let bits = vec![(p.sb * 8) as u16; p.nb];
     w(dir.write_tag(Tag::BitsPerSample, &bits[..]))?;
     w(dir.write_tag(Tag::Compression, options.compression.code()))?;
     w(dir.write_tag(Tag::PhotometricInterpretation, 1u16))?;
-    w(dir.write_tag(Tag::SamplesPerPixel, nb as u16))?;
-    w(dir.write_tag(Tag::PlanarConfiguration, if planar { 2u16 } else { 1u16 }))?;
-    if nb > 1 {
+    w(dir.write_tag(Tag::SamplesPerPixel, p.nb as u16))?;
+    w(dir.write_tag(Tag::PlanarConfiguration, if p.planar { 2u16 } else { 1u16 }))?;
+    if p.nb > 1 {
         // Bands beyond the first are "unspecified" extra samples, as GDAL writes them.
-        let extra = vec![0u16; nb - 1];
+        let extra = vec![0u16; p.nb - 1];
         w(dir.write_tag(Tag::ExtraSamples, &extra[..]))?;
     }
-    let formats = vec![first.sample_format(); nb];
+    let formats = vec![bands[0].sample_format(); p.nb];
     w(dir.write_tag(Tag::SampleFormat, &formats[..]))?;
-    if tiled {
-        w(dir.write_tag(Tag::TileWidth, cw as u32))?;
-        w(dir.write_tag(Tag::TileLength, ch as u32))?;
-        w(dir.write_tag(Tag::TileOffsets, &offsets[..]))?;
-        w(dir.write_tag(Tag::TileByteCounts, &counts[..]))?;
+    let (offsets_tag, counts_tag) = if p.tiled {
+        w(dir.write_tag(Tag::TileWidth, p.cw as u32))?;
+        w(dir.write_tag(Tag::TileLength, p.ch as u32))?;
+        (Tag::TileOffsets, Tag::TileByteCounts)
     } else {
-        w(dir.write_tag(Tag::RowsPerStrip, ch as u32))?;
-        w(dir.write_tag(Tag::StripOffsets, &offsets[..]))?;
-        w(dir.write_tag(Tag::StripByteCounts, &counts[..]))?;
-    }
-    if transform.is_rotated() {
-        let g = transform.to_gdal();
+        w(dir.write_tag(Tag::RowsPerStrip, p.ch as u32))?;
+        (Tag::StripOffsets, Tag::StripByteCounts)
+    };
+    w(dir.write_tag(offsets_tag, K::convert_slice(&offsets)))?;
+    w(dir.write_tag(counts_tag, K::convert_slice(&counts)))?;
+    let t = geo.transform;
+    if t.is_rotated() {
+        let g = t.to_gdal();
         let m = [
             g[1], g[2], 0.0, g[0], g[4], g[5], 0.0, g[3], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
         ];
         w(dir.write_tag(Tag::ModelTransformationTag, &m[..]))?;
     } else {
-        let scale = [transform.pixel_width, -transform.pixel_height, 0.0];
-        let tie = [0.0, 0.0, 0.0, transform.origin_x, transform.origin_y, 0.0];
+        let scale = [t.pixel_width, -t.pixel_height, 0.0];
+        let tie = [0.0, 0.0, 0.0, t.origin_x, t.origin_y, 0.0];
         w(dir.write_tag(Tag::ModelPixelScaleTag, &scale[..]))?;
         w(dir.write_tag(Tag::ModelTiepointTag, &tie[..]))?;
     }
-    let (keys, doubles, ascii) = GeoKeys::from_crs(crs)?.encode();
+    let (keys, doubles, ascii) = GeoKeys::from_crs(geo.crs)?.encode();
     w(dir.write_tag(Tag::GeoKeyDirectoryTag, &keys[..]))?;
     if !doubles.is_empty() {
         w(dir.write_tag(Tag::GeoDoubleParamsTag, &doubles[..]))?;
@@ -994,7 +1081,8 @@ pub(crate) fn encode(
     if !ascii.is_empty() {
         w(dir.write_tag(Tag::GeoAsciiParamsTag, ascii.as_str()))?;
     }
-    if let Some(nd) = nodata {
+    if let Some(nd) = geo.nodata {
+        // GDAL writes NaN as "nan"; every other value in Rust's shortest round-trip form.
         let text = if nd.is_nan() {
             "nan".to_owned()
         } else {
@@ -1003,5 +1091,5 @@ pub(crate) fn encode(
         w(dir.write_tag(Tag::GdalNodata, text.as_str()))?;
     }
     w(dir.finish())?;
-    Ok(out.into_inner())
+    Ok(())
 }

@@ -53,7 +53,7 @@ pub use crs::{Crs, Transformer};
 pub use error::{Error, Result};
 pub use geo::{GeoTransform, Raster};
 pub use geotiff::{
-    ChunkLayout, Compression, GeoTiffInfo, Interleave, Limits, SampleType, WriteOptions,
+    BigTiff, ChunkLayout, Compression, GeoTiffInfo, Interleave, Limits, SampleType, WriteOptions,
     read_geotiff, read_geotiff_bytes, read_geotiff_info, read_geotiff_info_bytes,
     read_geotiff_with, write_geotiff, write_geotiff_bytes, write_geotiff_with,
 };

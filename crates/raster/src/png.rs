@@ -134,7 +134,8 @@ pub fn render_png(raster: &Raster, path: impl AsRef<Path>, options: &RenderOptio
 ///
 /// Output is 8-bit: grey (+alpha) for one band without a ramp, RGB(A) otherwise. An alpha
 /// channel is present when the cell type has NoData or a float band holds NaN; NoData and NaN
-/// cells (in any selected band) get alpha 0 and colour 0.
+/// cells (in any selected band) get alpha 0 and colour 0. [`Stretch::MinMax`] stretches each
+/// band over its own finite values.
 pub fn render_png_bytes(tile: &MultibandTile, options: &RenderOptions) -> Result<Vec<u8>> {
     let n = tile.band_count();
     let selected: Vec<usize> = match &options.bands {
@@ -148,26 +149,21 @@ pub fn render_png_bytes(tile: &MultibandTile, options: &RenderOptions) -> Result
             selected.len()
         )));
     }
-    let values: Vec<Vec<f64>> = selected
-        .iter()
-        .map(|&b| {
-            b.checked_sub(1)
-                .and_then(|i| tile.band(i))
-                .map(keyed_tile::Tile::to_f64s)
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!("band {b} does not exist: bands are 1..={n}"))
-                })
-        })
-        .collect::<Result<_>>()?;
     let cells = tile.cols() as usize * tile.rows() as usize;
-    let valid: Vec<bool> = (0..cells)
-        .map(|i| values.iter().all(|v| v[i].is_finite()))
-        .collect();
+    // One band at a time as f64, so a large raster costs one f64 band plus bytes per band.
+    let mut valid = vec![true; cells];
+    let mut scaled: Vec<Vec<u8>> = Vec::with_capacity(selected.len());
+    for &b in &selected {
+        let band = b.checked_sub(1).and_then(|i| tile.band(i)).ok_or_else(|| {
+            Error::InvalidArgument(format!("band {b} does not exist: bands are 1..={n}"))
+        })?;
+        let values = band.to_f64s();
+        for (ok, v) in valid.iter_mut().zip(&values) {
+            *ok &= v.is_finite();
+        }
+        scaled.push(scale_band(&values, options.stretch));
+    }
     let alpha = !tile.cell_type().is_raw() || valid.iter().any(|v| !v);
-    let scaled: Vec<Vec<u8>> = values
-        .iter()
-        .map(|v| scale_band(v, &valid, options.stretch))
-        .collect();
 
     let rgb = scaled.len() == 3 || options.ramp.is_some();
     let channels = usize::from(rgb) * 2 + 1 + usize::from(alpha);
@@ -211,23 +207,28 @@ pub fn render_png_bytes(tile: &MultibandTile, options: &RenderOptions) -> Result
     Ok(out)
 }
 
-/// Maps one band's values to bytes; invalid cells map to 0.
-fn scale_band(values: &[f64], valid: &[bool], stretch: Stretch) -> Vec<u8> {
+/// Maps one band's values to bytes; NoData and NaN map to 0. The min/max stretch uses the
+/// band's own finite values, as GDAL's statistics do.
+fn scale_band(values: &[f64], stretch: Stretch) -> Vec<u8> {
     let (lo, hi) = match stretch {
         Stretch::Range { min, max } => (min, max),
         Stretch::None => (0.0, 255.0),
         Stretch::MinMax => values
             .iter()
-            .zip(valid)
-            .filter(|(_, ok)| **ok)
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (v, _)| {
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(*v), hi.max(*v))
             }),
     };
     values
         .iter()
-        .zip(valid)
-        .map(|(&v, &ok)| if ok { stretch_value(v, lo, hi) } else { 0 })
+        .map(|&v| {
+            if v.is_finite() {
+                stretch_value(v, lo, hi)
+            } else {
+                0
+            }
+        })
         .collect()
 }
 

@@ -169,13 +169,30 @@ impl FromStr for ResampleMethod {
     }
 }
 
+/// `floor` without a libm call: the baseline x86-64 target has no rounding instruction, and
+/// `f64::floor` as a function call dominated warping. Exact for |x| < 2^52 and NaN-safe
+/// (NaN gives NaN; the callers' range checks reject it).
+#[inline]
+pub(crate) fn ffloor(x: f64) -> f64 {
+    if !(x.abs() < 4_503_599_627_370_496.0) {
+        return x;
+    }
+    let t = x as i64 as f64;
+    if t > x { t - 1.0 } else { t }
+}
+
 /// A cell type the kernels read and write: converts to `f64` and back with GDAL's rounding.
-pub trait Pixel: Copy + Send + Sync + 'static {
+pub trait Pixel: Copy + PartialEq + Send + Sync + 'static {
     /// The value as `f64`.
     fn to_f64(self) -> f64;
     /// Converts a resampled value back, rounding half away from zero and clamping for
     /// integers (GDAL's `GWKClampValueT`); NaN becomes zero for integers.
     fn from_f64(v: f64) -> Self;
+    /// Whether the value is NaN (never for integers).
+    #[inline]
+    fn is_nan(self) -> bool {
+        false
+    }
 }
 
 macro_rules! int_pixel {
@@ -188,7 +205,7 @@ macro_rules! int_pixel {
             #[inline]
             fn from_f64(v: f64) -> Self {
                 // `as` saturates and maps NaN to zero, which is the clamp we want.
-                (v + 0.5).floor() as $t
+                ffloor(v + 0.5) as $t
             }
         }
     )*};
@@ -196,6 +213,10 @@ macro_rules! int_pixel {
 int_pixel!(u8, i8, u16, i16, u32, i32);
 
 impl Pixel for f32 {
+    #[inline]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
     #[inline]
     fn to_f64(self) -> f64 {
         self as f64
@@ -207,6 +228,10 @@ impl Pixel for f32 {
 }
 
 impl Pixel for f64 {
+    #[inline]
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
     #[inline]
     fn to_f64(self) -> f64 {
         self
@@ -224,6 +249,8 @@ pub struct BandView<'a, T> {
     cols: usize,
     rows: usize,
     nodata: Option<f64>,
+    /// The NoData value in the cells' own type, when it is representable there.
+    nodata_t: Option<T>,
 }
 
 impl<'a, T: Pixel> BandView<'a, T> {
@@ -240,12 +267,22 @@ impl<'a, T: Pixel> BandView<'a, T> {
                 data.len()
             )));
         }
+        let nodata_t = nodata
+            .map(T::from_f64)
+            .filter(|t| nodata.is_some_and(|n| t.to_f64() == n));
         Ok(Self {
             data,
             cols,
             rows,
             nodata,
+            nodata_t,
         })
+    }
+
+    /// Whether a cell value is NoData (NaN always is), compared in the cells' own type.
+    #[inline]
+    pub fn is_nodata(&self, v: T) -> bool {
+        v.is_nan() || self.nodata_t == Some(v)
     }
 
     /// The number of columns.
@@ -353,6 +390,30 @@ impl Sampler {
         (self.x_radius.max(1) as usize, self.y_radius.max(1) as usize)
     }
 
+    /// Whether this sampler uses the four-cell bilinear formula (which has a fast path).
+    pub(crate) fn is_fast_bilinear(&self) -> bool {
+        self.method == ResampleMethod::Bilinear && self.four_samples
+    }
+
+    /// Whether this sampler is nearest neighbour (which can copy cells without converting).
+    pub(crate) fn is_nearest(&self) -> bool {
+        self.method == ResampleMethod::NearestNeighbor
+    }
+
+    /// The index of the cell nearest neighbour reads at `(sx, sy)`, if inside the band.
+    #[inline]
+    pub(crate) fn nearest_index(cols: usize, rows: usize, sx: f64, sy: f64) -> Option<usize> {
+        if !(sx >= 0.0 && sy >= 0.0) {
+            return None;
+        }
+        let ix = ffloor(sx + 1e-10);
+        let iy = ffloor(sy + 1e-10);
+        if ix >= cols as f64 || iy >= rows as f64 {
+            return None;
+        }
+        Some(iy as usize * cols + ix as usize)
+    }
+
     /// Samples `band` at the continuous source position `(sx, sy)`.
     ///
     /// Returns `None` when the position is outside the band or no valid cell contributes.
@@ -363,8 +424,8 @@ impl Sampler {
         if !(sx >= 0.0 && sy >= 0.0) {
             return None;
         }
-        let ix = (sx + 1e-10).floor();
-        let iy = (sy + 1e-10).floor();
+        let ix = ffloor(sx + 1e-10);
+        let iy = ffloor(sy + 1e-10);
         if ix >= band.cols as f64 || iy >= band.rows as f64 {
             return None;
         }
@@ -378,8 +439,8 @@ impl Sampler {
 
     /// GDAL's general separable kernel with per-cell NoData skipping and renormalisation.
     fn general<T: Pixel>(&self, band: &BandView<'_, T>, sx: f64, sy: f64) -> Option<f64> {
-        let fx = (sx - 0.5).floor();
-        let fy = (sy - 0.5).floor();
+        let fx = ffloor(sx - 0.5);
+        let fy = ffloor(sy - 0.5);
         let dx = sx - 0.5 - fx;
         let dy = sy - 0.5 - fy;
         let (ix, iy) = (fx as i64, fy as i64);
@@ -455,8 +516,8 @@ fn snap_scale(scale: f64) -> f64 {
 /// Bilinear over the four cell centres around `(sx, sy)`, renormalised over the valid ones.
 #[inline]
 fn bilinear<T: Pixel>(band: &BandView<'_, T>, sx: f64, sy: f64) -> Option<f64> {
-    let fx = (sx - 0.5).floor();
-    let fy = (sy - 0.5).floor();
+    let fx = ffloor(sx - 0.5);
+    let fy = ffloor(sy - 0.5);
     let (ix, iy) = (fx as i64, fy as i64);
     // Weight of the left column and the upper row.
     let rx = 1.5 - (sx - fx);
@@ -517,8 +578,8 @@ fn cubic_weights(x: f64) -> [f64; 4] {
 /// 4×4 cubic convolution; falls back to bilinear at the edges and next to NoData, like GDAL.
 #[inline]
 fn cubic<T: Pixel>(band: &BandView<'_, T>, sx: f64, sy: f64) -> Option<f64> {
-    let fx = (sx - 0.5).floor();
-    let fy = (sy - 0.5).floor();
+    let fx = ffloor(sx - 0.5);
+    let fy = ffloor(sy - 0.5);
     let (ix, iy) = (fx as i64, fy as i64);
     if ix < 1 || iy < 1 || ix + 2 >= band.cols as i64 || iy + 2 >= band.rows as i64 {
         return bilinear(band, sx, sy);
@@ -623,6 +684,16 @@ mod tests {
             .sample(&band, 4.0, 4.0)
             .unwrap();
         assert!((v - 50.0).abs() < 5.0, "{v}");
+    }
+
+    #[test]
+    fn fast_floor_matches_floor() {
+        for x in [
+            -2.5, -2.0, -1e-12, 0.0, 0.3, 1.0, 7.999_999, 1e15, -1e15, 1e300, -0.5,
+        ] {
+            assert_eq!(ffloor(x), x.floor(), "{x}");
+        }
+        assert!(ffloor(f64::NAN).is_nan());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::Raster;
 use crate::crs::{Crs, Transformer};
 use crate::error::{Error, Result};
 use crate::geo::GeoTransform;
-use crate::resample::{BandView, Pixel, ResampleMethod, Sampler};
+use crate::resample::{BandView, Pixel, ResampleMethod, Sampler, ffloor};
 
 /// gdalwarp's default maximum error of its approximate transformer, in source cells.
 pub const DEFAULT_ERROR_THRESHOLD: f64 = 0.125;
@@ -444,26 +444,28 @@ fn warp_typed<T: Pixel>(
     let work = |lane: Vec<RowBlock<'_, T>>| -> usize {
         let mut filled = 0;
         let mut coords = vec![(0.0, 0.0); grid_cols];
+        let mut plan = vec![RowCell::default(); grid_cols];
+        let (cols, rows) = bands.first().map_or((0, 0), |b| (b.cols(), b.rows()));
         for (row0, mut parts) in lane {
             let nrows = parts.first().map_or(0, |p| p.len() / grid_cols);
             for r in 0..nrows {
                 mapper.row(row0 + r, 0, &mut coords);
+                // What does not depend on the band is worked out once per row.
+                let fast = sampler.is_nearest() || sampler.is_fast_bilinear();
+                if fast {
+                    plan_row(sampler, window, cols, rows, &coords, &mut plan);
+                }
                 for (b, (band, part)) in bands.iter().zip(parts.iter_mut()).enumerate() {
                     let dst = &mut part[r * grid_cols..(r + 1) * grid_cols];
-                    for (d, &(sx, sy)) in dst.iter_mut().zip(&coords) {
-                        if !(sx >= window.own[0]
-                            && sx < window.own[2]
-                            && sy >= window.own[1]
-                            && sy < window.own[3])
-                        {
-                            continue;
-                        }
-                        if let Some(v) =
-                            sampler.sample(band, sx - window.col0 as f64, sy - window.row0 as f64)
-                        {
-                            *d = T::from_f64(v);
-                            filled += usize::from(b == 0);
-                        }
+                    let n = if sampler.is_nearest() {
+                        nearest_row(band, &plan, dst)
+                    } else if fast {
+                        bilinear_row(band, sampler, window, &plan, &coords, dst)
+                    } else {
+                        general_row(band, sampler, window, &coords, dst)
+                    };
+                    if b == 0 {
+                        filled += n;
                     }
                 }
             }
@@ -482,6 +484,144 @@ fn warp_typed<T: Pixel>(
             handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
         })
     }
+}
+
+/// Per-cell sampling plan of a row, shared by all bands.
+#[derive(Debug, Clone, Copy, Default)]
+struct RowCell {
+    /// Index of the (upper-left) source cell; [`SKIP`] for cells with nothing to sample,
+    /// [`SLOW`] for cells that need the general sampler.
+    index: usize,
+    /// Bilinear weights of the left column and the upper row.
+    rx: f64,
+    ry: f64,
+}
+
+const SKIP: usize = usize::MAX;
+const SLOW: usize = usize::MAX - 1;
+
+/// Whether a full-source position is in the part of the source `window` owns.
+#[inline]
+fn owned(window: Window, sx: f64, sy: f64) -> bool {
+    sx >= window.own[0] && sx < window.own[2] && sy >= window.own[1] && sy < window.own[3]
+}
+
+/// Fills the row plan for nearest neighbour or four-cell bilinear.
+fn plan_row(
+    sampler: &Sampler,
+    window: Window,
+    cols: usize,
+    rows: usize,
+    coords: &[(f64, f64)],
+    plan: &mut [RowCell],
+) {
+    let (ox, oy) = (window.col0 as f64, window.row0 as f64);
+    let nearest = sampler.is_nearest();
+    for (p, &(sx, sy)) in plan.iter_mut().zip(coords) {
+        p.index = SKIP;
+        if !owned(window, sx, sy) {
+            continue;
+        }
+        let (lx, ly) = (sx - ox, sy - oy);
+        let Some(i) = Sampler::nearest_index(cols, rows, lx, ly) else {
+            continue;
+        };
+        if nearest {
+            p.index = i;
+            continue;
+        }
+        let fx = ffloor(lx - 0.5);
+        let fy = ffloor(ly - 0.5);
+        p.rx = 1.5 - (lx - fx);
+        p.ry = 1.5 - (ly - fy);
+        p.index = if fx >= 0.0 && fy >= 0.0 && fx + 1.0 < cols as f64 && fy + 1.0 < rows as f64 {
+            fy as usize * cols + fx as usize
+        } else {
+            SLOW
+        };
+    }
+}
+
+/// Nearest neighbour for one row: copies cells without converting them.
+#[inline]
+fn nearest_row<T: Pixel>(band: &BandView<'_, T>, plan: &[RowCell], dst: &mut [T]) -> usize {
+    let data = band.data();
+    let mut filled = 0;
+    for (d, p) in dst.iter_mut().zip(plan) {
+        if let Some(&v) = data.get(p.index)
+            && !band.is_nodata(v)
+        {
+            *d = v;
+            filled += 1;
+        }
+    }
+    filled
+}
+
+/// Four-cell bilinear for one row, falling back to the general sampler at the edges and
+/// next to NoData.
+#[inline]
+fn bilinear_row<T: Pixel>(
+    band: &BandView<'_, T>,
+    sampler: &Sampler,
+    window: Window,
+    plan: &[RowCell],
+    coords: &[(f64, f64)],
+    dst: &mut [T],
+) -> usize {
+    let data = band.data();
+    let c = band.cols();
+    let (ox, oy) = (window.col0 as f64, window.row0 as f64);
+    let mut filled = 0;
+    for ((d, p), &(sx, sy)) in dst.iter_mut().zip(plan).zip(coords) {
+        if p.index == SKIP {
+            continue;
+        }
+        if p.index != SLOW
+            && let (Some(&a), Some(&b), Some(&e), Some(&f)) = (
+                data.get(p.index),
+                data.get(p.index + 1),
+                data.get(p.index + c),
+                data.get(p.index + c + 1),
+            )
+            && !(band.is_nodata(a) || band.is_nodata(b) || band.is_nodata(e) || band.is_nodata(f))
+        {
+            let (rx, ry) = (p.rx, p.ry);
+            let top = a.to_f64() * rx + b.to_f64() * (1.0 - rx);
+            let bottom = e.to_f64() * rx + f.to_f64() * (1.0 - rx);
+            *d = T::from_f64(top * ry + bottom * (1.0 - ry));
+            filled += 1;
+            continue;
+        }
+        if let Some(v) = sampler.sample(band, sx - ox, sy - oy) {
+            *d = T::from_f64(v);
+            filled += 1;
+        }
+    }
+    filled
+}
+
+/// Any kernel, one cell at a time.
+#[inline]
+fn general_row<T: Pixel>(
+    band: &BandView<'_, T>,
+    sampler: &Sampler,
+    window: Window,
+    coords: &[(f64, f64)],
+    dst: &mut [T],
+) -> usize {
+    let (ox, oy) = (window.col0 as f64, window.row0 as f64);
+    let mut filled = 0;
+    for (d, &(sx, sy)) in dst.iter_mut().zip(coords) {
+        if !owned(window, sx, sy) {
+            continue;
+        }
+        if let Some(v) = sampler.sample(band, sx - ox, sy - oy) {
+            *d = T::from_f64(v);
+            filled += 1;
+        }
+    }
+    filled
 }
 
 /// Typed views of every band of `tile` (all bands share one type, so the first decides).

@@ -102,26 +102,48 @@ pub(crate) fn decompose<const D: usize, T: Tree<D>>(
     // The walk counts ranges before the final merge, and many of them touch (neighbouring
     // cells of the box often follow each other on the curve), so a walk stopped at `cap`
     // often ends with far fewer ranges than allowed. Walk again with a larger internal
-    // cap, scaled by how much room is left, while the result stays within the cap. A walk
-    // takes tens of microseconds for a 2000-range budget, so a few more are cheap.
+    // cap (scaled by the room left, then bisected) while the result stays within the cap.
+    // A walk takes tens of microseconds to a millisecond for a 2000-range budget, so a few
+    // more are cheap.
     let mut best = walk::<D, T>(min, max, Some(cap), max_recurse);
-    let mut internal = cap;
+    // `low` is an internal cap known to fit; `high`, once found, one known not to.
+    let mut low = cap;
+    let mut high: Option<usize> = None;
     for _ in 0..4 {
         let len = best.ranges.len().max(1);
         // Stop when the cap is nearly used, or nothing was left coarse.
-        if len * 10 >= cap * 9 || best.cells_covered == best.cells_in_box {
+        if len.saturating_mul(10) >= cap.saturating_mul(9)
+            || best.cells_covered == best.cells_in_box
+        {
             break;
         }
-        let wider = internal.saturating_mul(cap) / len;
-        if wider <= internal {
+        let guess = match high {
+            // Scale by the room left, assuming the merged count grows with the cap.
+            // At most 16 times the cap, which bounds the time spent.
+            None => (low.saturating_mul(cap) / len).min(cap.saturating_mul(16)),
+            // Between a fitting and a failing cap: their geometric mean.
+            Some(high) => ((low as f64) * (high as f64)).sqrt() as usize,
+        };
+        if guess <= low || high.is_some_and(|h| guess >= h) {
             break;
         }
-        let candidate = walk::<D, T>(min, max, Some(wider), max_recurse);
-        if candidate.ranges.len() > cap || candidate.ranges.len() == best.ranges.len() {
+        let candidate = walk::<D, T>(min, max, Some(guess), max_recurse);
+        if candidate.ranges.len() > cap {
+            high = Some(guess);
+        } else if candidate.cells_covered < best.cells_covered {
+            // Less than 1% fewer cells covered: further walks are not worth their time.
+            let small_gain =
+                (best.cells_covered - candidate.cells_covered) * 100 < best.cells_covered;
+            low = guess;
+            best = candidate;
+            if small_gain {
+                break;
+            }
+        } else {
+            // A larger internal cap that covers no fewer cells: refining further only
+            // adds ranges that merge away, so stop rather than walk ever larger.
             break;
         }
-        best = candidate;
-        internal = wider;
     }
     best
 }

@@ -149,6 +149,9 @@ const fn build_state_table(n: u32) -> StateTable {
 const H2: StateTable = build_state_table(2);
 const H3: StateTable = build_state_table(3);
 const H2_STATES: usize = H2.count;
+/// The state tables in memory, for look-ups at run time (a `const` may be copied per use).
+static H2_TABLE: StateTable = H2;
+static H3_TABLE: StateTable = H3;
 const H3_STATES: usize = H3.count;
 
 /// Bits per dimension consumed by one 2-D table step.
@@ -341,13 +344,13 @@ impl Tree<2> for HTree<2> {
 
     #[inline]
     fn child(state: u8, digit: u32) -> (u32, u8) {
-        let (octant, next) = H2.dec[usize::from(state) % MAX_STATES][digit as usize & 7];
+        let (octant, next) = H2_TABLE.dec[usize::from(state) % MAX_STATES][digit as usize & 7];
         (u32::from(octant), next)
     }
 
     #[inline]
     fn locate(state: u8, octant: u32) -> (u32, u8) {
-        let (digit, next) = H2.enc[usize::from(state) % MAX_STATES][octant as usize & 7];
+        let (digit, next) = H2_TABLE.enc[usize::from(state) % MAX_STATES][octant as usize & 7];
         (u32::from(digit), next)
     }
 }
@@ -358,13 +361,13 @@ impl Tree<3> for HTree<3> {
 
     #[inline]
     fn child(state: u8, digit: u32) -> (u32, u8) {
-        let (octant, next) = H3.dec[usize::from(state) % MAX_STATES][digit as usize & 7];
+        let (octant, next) = H3_TABLE.dec[usize::from(state) % MAX_STATES][digit as usize & 7];
         (u32::from(octant), next)
     }
 
     #[inline]
     fn locate(state: u8, octant: u32) -> (u32, u8) {
-        let (digit, next) = H3.enc[usize::from(state) % MAX_STATES][octant as usize & 7];
+        let (digit, next) = H3_TABLE.enc[usize::from(state) % MAX_STATES][octant as usize & 7];
         (u32::from(digit), next)
     }
 }

@@ -1,10 +1,11 @@
 //! Z-order (Morton) curves in 2-D and 3-D, by magic-bit interleaving.
 //!
-//! There is no BMI2 `pdep`/`pext` path: on the development machine (AMD EPYC, Zen 3,
-//! where `pdep` is fast) the `zorder` crate's runtime-dispatched `pdep` encode took
-//! 1.85 ns per pair against 1.66 ns for the shifts and masks below (best of 300 rounds),
-//! because a function compiled for a target feature detected at run time cannot be
-//! inlined into its caller.
+//! There is no BMI2 `pdep`/`pext` path. On the development machine (AMD EPYC, Zen 3,
+//! where `pdep` is fast) the `zorder` crate's runtime-dispatched `pdep` encode was no
+//! clear win: 1.85 ns per pair against 1.66 ns for the shifts and masks below (best of
+//! 300 rounds on a quiet moment), and about 8% faster in a criterion run on the busy
+//! machine. A function compiled for a feature detected at run time cannot be inlined
+//! into its caller, which eats most of what `pdep` saves.
 
 use crate::decompose::{self, Tree};
 use crate::{Box2, Box3, Budget, Curve2, Curve3, Decomposition, Error, check_coords};

@@ -149,6 +149,19 @@ fn warp(
     Ok(())
 }
 
+/// Names the file in an error unless the library's message already does (its malformed-input
+/// errors carry the path; IO errors do not).
+fn in_file<T>(r: raster::Result<T>, file: &Path) -> anyhow::Result<T> {
+    r.map_err(|e| {
+        let name = file.display().to_string();
+        if e.to_string().contains(&name) {
+            anyhow::Error::new(e)
+        } else {
+            anyhow::Error::new(e).context(name)
+        }
+    })
+}
+
 fn nodata_json(v: f64) -> Value {
     if v.is_finite() {
         json!(v)
@@ -159,7 +172,7 @@ fn nodata_json(v: f64) -> Value {
 }
 
 fn info(file: &Path, json: bool) -> anyhow::Result<()> {
-    let info = raster::read_geotiff_info(file).with_context(|| file.display().to_string())?;
+    let info = in_file(raster::read_geotiff_info(file), file)?;
     let crs = match &info.crs {
         Some(Ok(c)) => Some(c.clone()),
         Some(Err(e)) => anyhow::bail!("{}: {e}", file.display()),
@@ -328,7 +341,7 @@ fn render(
             return Err(UsageError("--range takes MIN,MAX with MIN < MAX".into()).into());
         }
     };
-    let r = raster::read_geotiff(input).with_context(|| input.display().to_string())?;
+    let r = in_file(raster::read_geotiff(input), input)?;
     let n = r.band_count();
     if let Some(b) = bands.as_ref().and_then(|b| b.iter().find(|&&b| b > n)) {
         return Err(UsageError(format!(
@@ -342,7 +355,7 @@ fn render(
         stretch,
         ramp,
     };
-    raster::render_png(&r, output, &options).with_context(|| output.display().to_string())?;
+    in_file(raster::render_png(&r, output, &options), output)?;
     if json {
         println!(
             "{}",

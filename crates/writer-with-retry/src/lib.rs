@@ -51,5 +51,6 @@ pub use file::FileStore;
 pub use mem::MemStore;
 pub use store::{MAX_KEY_LEN, Store, validate_key};
 pub use write::{
-    FailReason, Failure, Mode, Progress, WriteOptions, WriteReport, auto_workers, write_all,
+    FailReason, Failure, MAX_QUEUE_DEPTH, MAX_WORKERS, Mode, Progress, WriteOptions, WriteReport,
+    auto_workers, write_all,
 };

@@ -77,6 +77,13 @@ impl Default for WriteOptions {
     }
 }
 
+/// The most writer threads a write starts, whatever is asked: beyond this, threads cost more
+/// memory and scheduling than a store can turn into throughput.
+pub const MAX_WORKERS: usize = 1024;
+
+/// The deepest queue a write allocates.
+pub const MAX_QUEUE_DEPTH: usize = 1 << 16;
+
 /// The worker count used when 0 is asked for: four per core, between 4 and 32. Puts to a remote
 /// store wait on the network far more than they compute, so more threads than cores pay off;
 /// the cap keeps a many-core machine from opening hundreds of connections.
@@ -161,21 +168,23 @@ impl WriteOptions {
         self
     }
 
-    /// The worker count a write with these options uses.
+    /// The worker count a write with these options uses: [`auto_workers`] for 0, and at most
+    /// [`MAX_WORKERS`].
     pub fn effective_workers(&self) -> usize {
         if self.workers == 0 {
             auto_workers()
         } else {
-            self.workers
+            self.workers.min(MAX_WORKERS)
         }
     }
 
-    /// The queue depth a write with these options uses.
+    /// The queue depth a write with these options uses: twice the workers for 0, and at most
+    /// [`MAX_QUEUE_DEPTH`] (the queue is allocated up front).
     pub fn effective_queue_depth(&self) -> usize {
         if self.queue_depth == 0 {
             2 * self.effective_workers()
         } else {
-            self.queue_depth
+            self.queue_depth.min(MAX_QUEUE_DEPTH)
         }
     }
 
@@ -355,7 +364,9 @@ where
         for worker in 0..workers {
             let rx = rx.clone();
             let shared = &shared;
-            scope.spawn(move |_| {
+            // A worker that cannot be started (the system is out of threads) is simply missing;
+            // if none starts, the calling thread writes everything itself (below).
+            let _ = scope.builder().spawn(move |_| {
                 let mut rng = SplitMix::new(mix(base_seed ^ worker as u64));
                 for (key, bytes) in rx {
                     if shared.stop.load(Ordering::SeqCst) {
@@ -367,17 +378,35 @@ where
             });
         }
         drop(rx);
+        let mut inline_rng = SplitMix::new(mix(base_seed ^ u64::MAX));
+        let mut write_inline = |key: &str, bytes: &[u8]| {
+            if shared.stop.load(Ordering::SeqCst) {
+                shared.skip(key.to_owned());
+            } else {
+                write_one(store, key, bytes, &shared, &mut inline_rng);
+            }
+        };
         let mut records = records;
+        let mut inline = false;
         for record in records.by_ref() {
             if shared.stop.load(Ordering::SeqCst) {
                 shared.skip(record.0.as_ref().to_owned());
                 break;
             }
-            if let Err(crossbeam_channel::SendError(record)) = tx.send(record) {
-                // All workers are gone, which only a panic outside the guarded put can cause;
-                // the record still gets an outcome.
-                shared.skip(record.0.as_ref().to_owned());
+            if let Err(crossbeam_channel::SendError((key, bytes))) = tx.send(record) {
+                // No worker is running (none could be started): write on this thread instead.
+                write_inline(key.as_ref(), bytes.as_ref());
+                inline = true;
                 break;
+            }
+        }
+        if inline {
+            for (key, bytes) in records.by_ref() {
+                if shared.stop.load(Ordering::SeqCst) {
+                    shared.skip(key.as_ref().to_owned());
+                    break;
+                }
+                write_inline(key.as_ref(), bytes.as_ref());
             }
         }
         // After a fail-fast stop the rest of the input is drained so that every record is

@@ -1,27 +1,37 @@
-//! A global allocator wrapper that records the largest single allocation, so tests can check
-//! that decoding hostile input never asks for a huge buffer.
+//! A global allocator wrapper that records the largest single allocation made by the current
+//! thread while measuring, so tests can check that decoding hostile input never asks for a
+//! huge buffer (other tests running in parallel do not disturb the measurement).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
-/// Forwards to the system allocator, recording the largest request.
+/// Forwards to the system allocator, recording the largest request of a measuring thread.
 pub(crate) struct Probe;
 
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-/// Serialises tests that measure, so they do not see each other's allocations.
-static MEASURING: Mutex<()> = Mutex::new(());
+thread_local! {
+    // Const-initialised and without destructors, so the allocator may touch them at any
+    // time without allocating or registering anything.
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record(size: usize) {
+    let measuring = MEASURING.try_with(Cell::get).unwrap_or(false);
+    if measuring {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+    }
+}
 
 // SAFETY: every call forwards unchanged to `System`, which upholds the GlobalAlloc contract.
 unsafe impl GlobalAlloc for Probe {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        record(layout.size());
         // SAFETY: the caller's contract passes through to `System`.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        record(layout.size());
         // SAFETY: as above.
         unsafe { System.alloc_zeroed(layout) }
     }
@@ -32,19 +42,17 @@ unsafe impl GlobalAlloc for Probe {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        record(new_size);
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
-/// Runs `f` and returns its result with the largest single allocation made meanwhile (by
-/// any thread: other tests allocate far less than the thresholds checked).
+/// Runs `f` on this thread and returns its result with the largest single allocation it made.
 pub(crate) fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let _guard = MEASURING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    LARGEST.store(0, Ordering::Relaxed);
+    LARGEST.with(|l| l.set(0));
+    MEASURING.with(|m| m.set(true));
     let out = f();
-    (out, LARGEST.load(Ordering::Relaxed))
+    MEASURING.with(|m| m.set(false));
+    (out, LARGEST.with(Cell::get))
 }

@@ -257,6 +257,12 @@ fn hostile_headers_never_allocate_much() {
         assert!(result.is_err(), "{what}");
         assert!(largest < 1 << 20, "{what}: allocated {largest} bytes");
     }
+    // The probe does see allocations: a real 16 MiB tile needs its 16 MiB.
+    let big = MultibandTile::from(Tile::new("uint8raw".parse().unwrap(), 4096, 4096).unwrap());
+    let bytes = codec::encode(&big, Compression::Lz4);
+    let (result, largest) = largest_allocation(|| codec::decode(&bytes));
+    assert!(result.is_ok());
+    assert!(largest >= 1 << 24, "the probe saw only {largest} bytes");
 }
 
 proptest! {

@@ -2,6 +2,7 @@
 //! out-of-bounds keys and overflowing bounds, negative columns, pre-1970 instants, JSON.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use keyed_tile::index::{AnyKeyIndex, Budget, KeyIndex};
 use keyed_tile::{Error, Key, KeyBounds, SpaceTimeKey, SpatialKey};
@@ -457,7 +458,7 @@ proptest! {
         );
         for (name, v) in [("xResolution", x.map(i64::from)), ("yResolution", y.map(i64::from)), ("temporalResolution", res)] {
             if let Some(v) = v {
-                props.push_str(&format!(r#","{name}":{v}"#));
+                write!(props, r#","{name}":{v}"#).unwrap();
             }
         }
         let json = format!(r#"{{"type":"{kind}","properties":{{{props}}}}}"#);

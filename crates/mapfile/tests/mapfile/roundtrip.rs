@@ -193,7 +193,11 @@ fn extreme_indexes_round_trip() {
 
 #[test]
 fn recommended_intervals_shrink_with_record_size() {
-    let small = WriterOptions::for_record_size(64).index_interval;
-    let large = WriterOptions::for_record_size(1 << 20).index_interval;
-    assert!(small > large && large >= 1, "{small} {large}");
+    let interval = |bytes| WriterOptions::for_record_size(bytes).index_interval;
+    assert_eq!(interval(0), 32);
+    assert_eq!(interval(64), 32);
+    assert_eq!(interval(128), 16);
+    assert_eq!(interval(256), 8);
+    assert_eq!(interval(1024), 4);
+    assert_eq!(interval(usize::MAX), 4);
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pool_tuning::{
     ADR_CANDIDATES, Calibration, CalibrationOptions, Error, Measurement, SimulatedLatency,
-    calibrate,
+    calibrate, calibrate_timed,
 };
 
 fn row(threads: usize, median_ms: f64) -> Measurement {
@@ -25,11 +25,10 @@ fn takes_the_median_after_warm_up() {
         runs: 5,
         tolerance: 0.0,
     };
-    let cal = calibrate(
+    let cal = calibrate_timed(
         |threads| {
             calls.push(threads);
-            std::thread::sleep(Duration::from_millis(times.next().unwrap_or(1)));
-            Ok::<(), Error>(())
+            Ok::<_, Error>(Duration::from_millis(times.next().unwrap()))
         },
         &[2],
         &options,
@@ -37,31 +36,62 @@ fn takes_the_median_after_warm_up() {
     .unwrap();
     assert_eq!(calls, [2; 6]);
     assert_eq!(cal.table.len(), 1);
-    let m = &cal.table[0];
-    assert_eq!(m.runs_ms.len(), 5);
     // The median of 5, 30, 6, 7, 8 is 7: the outlier and the warm-up do not count.
-    assert!(m.median_ms >= 7.0 && m.median_ms < 12.0, "{m:?}");
+    assert_eq!(cal.table[0].runs_ms, [5.0, 30.0, 6.0, 7.0, 8.0]);
+    assert_eq!(cal.table[0].median_ms, 7.0);
+    // An even number of runs takes the mean of the middle two.
+    let mut times = vec![4u64, 1, 3, 2].into_iter();
+    let options = CalibrationOptions {
+        warmup_runs: 0,
+        runs: 4,
+        tolerance: 0.0,
+    };
+    let cal = calibrate_timed(
+        |_| Ok::<_, Error>(Duration::from_millis(times.next().unwrap())),
+        &[1],
+        &options,
+    )
+    .unwrap();
+    assert_eq!(cal.table[0].median_ms, 2.5);
+}
+
+#[test]
+fn calibrate_times_the_workload() {
+    let options = CalibrationOptions {
+        warmup_runs: 0,
+        runs: 1,
+        tolerance: 0.0,
+    };
+    let cal = calibrate(
+        |_| {
+            std::thread::sleep(Duration::from_millis(5));
+            Ok::<(), Error>(())
+        },
+        &[1],
+        &options,
+    )
+    .unwrap();
+    assert!(cal.table[0].median_ms >= 5.0, "{cal:?}");
 }
 
 #[test]
 fn best_is_the_smallest_count_within_tolerance() {
-    // Simulated: time falls until 4 threads, then rises (more threads than cores cost).
-    let cost = |t: usize| match t {
-        1 => 40,
-        2 => 21,
-        4 => 20,
-        _ => 25,
+    // Time falls until 4 threads, then rises (more threads than cores cost).
+    let work = |t: usize| {
+        let ms = match t {
+            1 => 40,
+            2 => 21,
+            4 => 20,
+            _ => 25,
+        };
+        Ok::<_, Error>(Duration::from_millis(ms))
     };
     let options = CalibrationOptions {
         warmup_runs: 0,
         runs: 1,
         tolerance: 0.10,
     };
-    let work = |t: usize| {
-        std::thread::sleep(Duration::from_millis(cost(t)));
-        Ok::<(), Error>(())
-    };
-    let cal = calibrate(work, &[8, 1, 4, 2, 2], &options).unwrap();
+    let cal = calibrate_timed(work, &[8, 1, 4, 2, 2], &options).unwrap();
     let counts: Vec<usize> = cal.table.iter().map(|m| m.threads).collect();
     assert_eq!(counts, [1, 2, 4, 8], "sorted and deduplicated");
     assert_eq!(cal.best, 2, "2 threads are within 10% of the fastest");
@@ -69,7 +99,13 @@ fn best_is_the_smallest_count_within_tolerance() {
         tolerance: 0.0,
         ..options
     };
-    assert_eq!(calibrate(work, &[1, 2, 4, 8], &strict).unwrap().best, 4);
+    assert_eq!(
+        calibrate_timed(work, &[1, 2, 4, 8], &strict).unwrap().best,
+        4
+    );
+    // 0 stands for the core count.
+    let cal = calibrate_timed(work, &[0], &options).unwrap();
+    assert_eq!(cal.table[0].threads, pool_tuning::cores());
 }
 
 #[test]

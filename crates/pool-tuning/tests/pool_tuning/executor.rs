@@ -41,6 +41,12 @@ fn zero_threads_means_core_count() {
     assert_eq!(pool.in_flight_limit(), 2 * pool.threads());
     assert_eq!(Pool::new(4).in_flight(1).in_flight_limit(), 4);
     assert_eq!(Pool::new(4).in_flight(0).in_flight_limit(), 8);
+    // Absurd requests are capped rather than allocated.
+    assert_eq!(Pool::new(usize::MAX).threads(), pool_tuning::MAX_THREADS);
+    assert_eq!(
+        Pool::new(4).in_flight(usize::MAX).in_flight_limit(),
+        pool_tuning::MAX_IN_FLIGHT
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::io::Cursor;
 use keyed_tile::{CellType, MultibandTile, Tile};
 use proptest::prelude::*;
 use raster::{
-    ChunkLayout, Compression, Crs, Error, GeoTransform, Interleave, Limits, Raster, WriteOptions,
-    read_geotiff, read_geotiff_bytes, read_geotiff_info, read_geotiff_info_bytes,
+    BigTiff, ChunkLayout, Compression, Crs, Error, GeoTransform, Interleave, Limits, Raster,
+    WriteOptions, read_geotiff, read_geotiff_bytes, read_geotiff_info, read_geotiff_info_bytes,
     write_geotiff_bytes,
 };
 
@@ -67,12 +67,16 @@ fn check_against_gdalinfo(r: &Raster, rec: &HashMap<String, String>) {
         code => assert_eq!(r.crs.epsg(), Some(code.parse().unwrap()), "{file} EPSG"),
     }
     // GDAL's proj4 export and ours must describe the same CRS, parameter by parameter
-    // (numbers compared as numbers: "0.0" and "0" agree).
-    assert_eq!(
-        proj4_map(r.crs.proj4()),
-        proj4_map(&rec["proj4"]),
-        "{file} proj4"
-    );
+    // (numbers compared as numbers: "0.0" and "0" agree, and GDAL prints 15 digits).
+    let (ours, theirs) = (proj4_map(r.crs.proj4()), proj4_map(&rec["proj4"]));
+    let keys = |m: &[(String, String)]| m.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&ours), keys(&theirs), "{file} proj4");
+    for ((k, a), (_, b)) in ours.iter().zip(&theirs) {
+        match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) => assert_close(&format!("{file} proj4 {k}"), x, y, 1e-14),
+            _ => assert_eq!(a, b, "{file} proj4 {k}"),
+        }
+    }
 }
 
 /// Equality of rasters with NaN cells equal to themselves (bit patterns compared).
@@ -172,6 +176,31 @@ fn rasters_for_gdal() -> Vec<(&'static str, Raster, WriteOptions)> {
         ("w_geomatrix.tif", geomatrix, WriteOptions::default()),
         ("w_na.tif", na, WriteOptions::default()),
         (
+            "w_big.tif",
+            read_geotiff(sample("L7_ETMs.tif")).unwrap(),
+            WriteOptions {
+                layout: ChunkLayout::Tiles {
+                    width: 64,
+                    height: 64,
+                },
+                interleave: Interleave::Band,
+                big_tiff: BigTiff::Always,
+                ..WriteOptions::default()
+            },
+        ),
+        (
+            "w_tmerc_ft.tif",
+            Raster {
+                crs: Crs::parse(
+                    "+proj=tmerc +lat_0=30 +lon_0=-117 +k=0.9999 +x_0=609601.2192024384 +y_0=0 +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +units=us-ft +no_defs",
+                )
+                .unwrap(),
+                transform: GeoTransform::north_up(1_900_000.0, 600_000.0, 100.0, 100.0),
+                ..int16_mercator()
+            },
+            WriteOptions::default(),
+        ),
+        (
             "w_merc.tif",
             merc,
             WriteOptions {
@@ -181,6 +210,7 @@ fn rasters_for_gdal() -> Vec<(&'static str, Raster, WriteOptions)> {
                     height: 32,
                 },
                 interleave: Interleave::Band,
+                ..WriteOptions::default()
             },
         ),
     ]
@@ -313,6 +343,7 @@ fn round_trip_every_type_layout_interleave_and_compression() {
                             compression,
                             layout,
                             interleave,
+                            ..WriteOptions::default()
                         };
                         let bytes = write_geotiff_bytes(&r, &o).unwrap();
                         let info = read_geotiff_info_bytes(&bytes).unwrap();
@@ -516,12 +547,14 @@ proptest! {
         planar in any::<bool>(),
         comp in 0..4usize,
         rows_per_strip in 0u32..9,
+        big in any::<bool>(),
     ) {
         let r = test_raster(TYPES[ty], cols, rows, bands, seed);
         let o = WriteOptions {
             compression: [Compression::None, Compression::Lzw, Compression::Deflate, Compression::PackBits][comp],
             layout: if tiles { ChunkLayout::Tiles { width: 16, height: 32 } } else { ChunkLayout::Strips { rows_per_strip } },
             interleave: if planar { Interleave::Band } else { Interleave::Pixel },
+            big_tiff: if big { BigTiff::Always } else { BigTiff::Never },
         };
         let bytes = write_geotiff_bytes(&r, &o).unwrap();
         let back = read_geotiff_bytes(&bytes, &Limits::default()).unwrap();
@@ -573,6 +606,7 @@ fn damage_input(i: usize) -> Vec<u8> {
                     ChunkLayout::Strips { rows_per_strip: 4 }
                 },
                 interleave: Interleave::Band,
+                ..WriteOptions::default()
             };
             write_geotiff_bytes(&r, &o).unwrap()
         }
@@ -750,4 +784,118 @@ fn reads_the_horizontal_predictor() {
     let r = read_geotiff_bytes(&buf.into_inner(), &Limits::default()).unwrap();
     let got = r.tile.band(0).unwrap().to_i32s();
     assert_eq!(got, d.iter().map(|&v| i32::from(v)).collect::<Vec<_>>());
+}
+
+/// tiff 0.11 reads right-edge tiles row by row and, for some LZW streams, reports the stream
+/// truncated just before its end; with planes after the first it also misjudges edge padding.
+/// GDAL reads these files (checked with gdalinfo -checksum); so must we.
+#[test]
+fn lzw_edge_tiles_and_later_planes_read_back() {
+    for (bands, seed) in [(1, 3), (3, 3), (3, 1_579_140_287_260_602_126)] {
+        let r = test_raster("uint8raw", 37, 23, bands, seed);
+        let o = WriteOptions {
+            compression: Compression::Lzw,
+            layout: ChunkLayout::Tiles {
+                width: 16,
+                height: 16,
+            },
+            interleave: Interleave::Band,
+            ..WriteOptions::default()
+        };
+        let bytes = write_geotiff_bytes(&r, &o).unwrap();
+        let back = read_geotiff_bytes(&bytes, &Limits::default()).unwrap();
+        assert_eq!(back, r, "{bands} bands, seed {seed}");
+    }
+}
+
+#[test]
+fn bool_bands_are_written_as_bytes() {
+    let t = Tile::from_i32s(CellType::Bool, 3, 2, &[0, 1, 1, 0, 0, 1]).unwrap();
+    let r = Raster {
+        tile: MultibandTile::from(t),
+        transform: GeoTransform::north_up(0.0, 6.0, 2.0, 3.0),
+        crs: Crs::parse("EPSG:4326").unwrap(),
+    };
+    let bytes = write_geotiff_bytes(&r, &WriteOptions::default()).unwrap();
+    let back = read_geotiff_bytes(&bytes, &Limits::default()).unwrap();
+    assert_eq!(back.cell_type().to_string(), "uint8raw");
+    assert_eq!(back.tile.band(0).unwrap().to_i32s(), vec![0, 1, 1, 0, 0, 1]);
+}
+
+/// Transforms a few points from both CRSs to WGS 84 and compares: the same CRS, however spelled.
+fn assert_same_crs(a: &Crs, b: &Crs, near: (f64, f64)) {
+    let wgs84 = Crs::parse("EPSG:4326").unwrap();
+    let ta = raster::Transformer::new(a, &wgs84).unwrap();
+    let tb = raster::Transformer::new(b, &wgs84).unwrap();
+    for (dx, dy) in [(0.0, 0.0), (10_000.0, -5_000.0), (-3_000.0, 8_000.0)] {
+        let p = (near.0 + dx, near.1 + dy);
+        let (pa, pb) = (
+            ta.transform(p.0, p.1).unwrap(),
+            tb.transform(p.0, p.1).unwrap(),
+        );
+        assert!(
+            (pa.0 - pb.0).abs() < 1e-9 && (pa.1 - pb.1).abs() < 1e-9,
+            "{a:?} vs {b:?} at {p:?}: {pa:?} {pb:?}"
+        );
+    }
+}
+
+#[test]
+fn user_defined_crs_round_trip_through_geokeys() {
+    for (proj, near) in [
+        (
+            "+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs",
+            (500_000.0, 4_000_000.0),
+        ),
+        (
+            "+proj=utm +zone=20 +south +ellps=intl +towgs84=-57,1,-41,0,0,0,0 +units=m +no_defs",
+            (400_000.0, 7_000_000.0),
+        ),
+        (
+            "+proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 +x_0=400000 +y_0=-100000 +a=6377563.396 +rf=299.3249646 +units=m +no_defs",
+            (400_000.0, 300_000.0),
+        ),
+        (
+            "+proj=tmerc +lat_0=30 +lon_0=-117 +k=0.9999 +x_0=609601.2192024384 +y_0=0 +ellps=GRS80 +units=us-ft +no_defs",
+            (1_900_000.0, 600_000.0),
+        ),
+        (
+            "+proj=longlat +ellps=GRS80 +towgs84=0,0,0,0,0,0,0 +no_defs",
+            (10.0, 50.0),
+        ),
+    ] {
+        let crs = Crs::parse(proj).unwrap();
+        let r = Raster {
+            crs: crs.clone(),
+            ..test_raster("int16", 4, 3, 1, 1)
+        };
+        let bytes = write_geotiff_bytes(&r, &WriteOptions::default()).unwrap();
+        let back = read_geotiff_bytes(&bytes, &Limits::default()).unwrap();
+        assert_eq!(back.crs.epsg(), None, "{proj}");
+        let near = if crs.is_geographic() {
+            (near.0, near.1)
+        } else {
+            near
+        };
+        if crs.is_geographic() {
+            assert!(back.crs.is_geographic());
+            assert!(
+                back.crs.is_equivalent(&crs),
+                "{proj} read back as {:?}",
+                back.crs
+            );
+        } else {
+            assert_same_crs(&back.crs, &crs, near);
+        }
+    }
+    // Projections the writer cannot spell as GeoKeys are refused, not written wrongly.
+    let lcc =
+        Crs::parse("+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +datum=NAD83 +units=m")
+            .unwrap();
+    let r = Raster {
+        crs: lcc,
+        ..test_raster("int16", 4, 3, 1, 1)
+    };
+    let err = write_geotiff_bytes(&r, &WriteOptions::default()).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
 }

@@ -34,7 +34,13 @@ fn cells3(curve: &impl Curve3, q: &Box3) -> BTreeSet<u64> {
 /// Checks the exact and several budgeted decompositions of `q` against brute force.
 fn check2(curve: &impl Curve2, q: &Box2) {
     let expected = cells2(curve, q);
-    assert_exact(&curve.ranges(q, Budget::default()).unwrap(), &expected);
+    let exact = curve.ranges(q, Budget::default()).unwrap();
+    assert_exact(&exact, &expected);
+    // A cap that is never reached changes nothing.
+    assert_eq!(
+        curve.ranges(q, Budget::max_ranges(usize::MAX)).unwrap(),
+        exact
+    );
     for max_ranges in [0, 1, 2, 3, 5, 8, 13] {
         let d = curve.ranges(q, Budget::max_ranges(max_ranges)).unwrap();
         assert_cover(&d, &expected);
@@ -203,9 +209,9 @@ fn budget_bounds_a_large_query() {
         assert!(!d.ranges.is_empty() && d.ranges.len() <= 2000);
         assert_eq!(d.cells_in_box, 1024 * 1024 * 365);
         assert!(d.cells_covered >= d.cells_in_box);
-        // The budget is spent well: fewer than 2 false positives per true cell.
+        // The budget is spent well: the ranges cover at most 20% more cells than the box.
         assert!(
-            d.cells_covered < 3 * d.cells_in_box,
+            d.cells_covered * 10 < d.cells_in_box * 12,
             "covered {}",
             d.cells_covered
         );

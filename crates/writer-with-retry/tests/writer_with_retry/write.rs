@@ -74,6 +74,15 @@ fn zero_workers_means_automatic() {
         options.effective_queue_depth(),
         2 * options.effective_workers()
     );
+    // Absurd requests are capped rather than allocated.
+    let huge = WriteOptions::default()
+        .workers(usize::MAX)
+        .queue_depth(usize::MAX);
+    assert_eq!(huge.effective_workers(), writer_with_retry::MAX_WORKERS);
+    assert_eq!(
+        huge.effective_queue_depth(),
+        writer_with_retry::MAX_QUEUE_DEPTH
+    );
     let store = MemStore::new();
     let report = with_guard(GUARD, move || {
         let r = write_all(&store, records(50), &WriteOptions::default().workers(0));
