@@ -45,10 +45,12 @@ fn make_file(path: &Path, count: u64, len: usize, interval: u32) -> MappedReader
     reader
 }
 
-/// Reproducible pseudo-random record numbers below `count` (xorshift).
+/// Reproducible pseudo-random record numbers below `count` (xorshift): a million of them,
+/// so that successive lookups do not find their records in the CPU caches.
 fn lookups(count: u64) -> Vec<u64> {
+    let n = if test_mode() { 4096 } else { 1 << 20 };
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..4096)
+    (0..n)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
@@ -133,6 +135,19 @@ fn get_and_scan(c: &mut Criterion) {
             });
         },
     );
+    // The floor: one read of one byte of a random record, each read depending on the one
+    // before so that misses cannot overlap, as a lookup's chain of reads cannot. This is the
+    // latency of the cache and TLB miss any lookup in a file larger than the caches pays.
+    let bytes = reader.bytes();
+    let mut prev = 0u8;
+    group.bench_function("dependent_random_read_floor", |b| {
+        b.iter(|| {
+            i = (i + 1 + usize::from(prev & 1)) % keys.len();
+            let at = 16 + keys[i] as usize * (len + 12);
+            prev = bytes[at];
+            prev
+        });
+    });
     group.finish();
 
     // Range scan: copy every payload of a 64 MiB stretch, against one memcpy of its bytes.

@@ -8,11 +8,16 @@ use anyhow::{Context, bail};
 
 use crate::{run_in, workspace_root};
 
-const CRASH_USAGE: &str =
-    "usage: cargo xtask crash-test [--trials N] [--seed S] [--max-delay-ms M] [--dir DIR]";
+const CRASH_USAGE: &str = "usage: cargo xtask crash-test [--trials N (500)] [--seed S] [--max-delay-ms M (200)] [--dir DIR]";
 
 /// The default trial count: the issue asks for 500 before a change to layer-store lands.
 const DEFAULT_TRIALS: u64 = 500;
+
+/// The default longest wait before a kill, in ms. The harness's own default (40 ms) mostly
+/// kills the child before it finishes its first operation (500 trials completed 32
+/// operations); with waits drawn up to 200 ms the kills still hit early moments but also
+/// land in later operations (reindex, update, delete) of a running child.
+const DEFAULT_MAX_DELAY_MS: &str = "200";
 
 pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     let mut trials = DEFAULT_TRIALS;
@@ -43,6 +48,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             }
             other => bail!("unknown flag `{other}`\n{CRASH_USAGE}"),
         }
+    }
+    if !passed.iter().any(|a| a == "--max-delay-ms") {
+        passed.push("--max-delay-ms".to_owned());
+        passed.push(DEFAULT_MAX_DELAY_MS.to_owned());
     }
     if trials == 0 {
         bail!("--trials must be at least 1\n{CRASH_USAGE}");

@@ -17,7 +17,7 @@ usage: cargo xtask <task> [args]
 
 tasks:
   bench threads [--quick]     thread-count tables (ADR 0003) for mmap, latency and write; writes target/thread-count.md
-  crash-test [--trials N]     kill layer-store writers at random moments N times (default 500); check every layer
+  crash-test [--trials N]     kill layer-store writers at random moments N times (default 500), check every layer
   ci                          fmt --check, clippy -D warnings, tests (with doctests), benchmarks in test mode
   tidy                        check workspace conventions (lints.workspace, //! file headers)
   fuzz <target> [--seconds N] run one cargo-fuzz target on the stable toolchain

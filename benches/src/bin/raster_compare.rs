@@ -4,7 +4,7 @@
 //! `cargo xtask data bench` has made `target/bench-data/l7_x20_rgb.tif` (L7_ETMs.tif bands
 //! 3,2,1 upscaled 20 times: 6980 x 7040 x 3 bytes). Both sides run end to end (read the
 //! GeoTIFF, process, write the output) with 2 threads/processes; each operation is timed
-//! `--runs` times (default 2) and the best time counts. Prints `ratio <op>: <ours/theirs>`
+//! `--runs` times (default 2) and the best time counts; `--only OP` runs one operation. Prints `ratio <op>: <ours/theirs>`
 //! (below 1.0 means we are faster). Fails with a clear message when GDAL is missing.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ const THREADS: usize = 2;
 
 fn main() -> anyhow::Result<()> {
     let mut runs = 2usize;
+    let mut only: Option<String> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -34,9 +35,12 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--runs needs a number")?;
             }
+            "--only" => only = Some(it.next().context("--only needs an operation name")?.clone()),
             // `cargo bench` passes --bench; nothing else is accepted.
             "--bench" => {}
-            other => bail!("unknown argument `{other}` (usage: raster_compare [--runs N])"),
+            other => bail!(
+                "unknown argument `{other}` (usage: raster_compare [--runs N] [--only warp-near|warp-bilinear|tile-pyramid-png])"
+            ),
         }
     }
     for tool in ["gdalwarp", "gdal2tiles.py"] {
@@ -70,6 +74,9 @@ fn main() -> anyhow::Result<()> {
         (ResampleMethod::NearestNeighbor, "near"),
         (ResampleMethod::Bilinear, "bilinear"),
     ] {
+        if only.as_ref().is_some_and(|o| *o != format!("warp-{gdal}")) {
+            continue;
+        }
         let ours_out = scratch.path().join(format!("ours_{gdal}.tif"));
         let theirs_out = scratch.path().join(format!("gdal_{gdal}.tif"));
         let mut phases = [Duration::MAX; 3];
@@ -87,8 +94,8 @@ fn main() -> anyhow::Result<()> {
             write_geotiff_with(&out, &ours_out, &uncompressed)?;
             let done = t.elapsed();
             phases[0] = phases[0].min(read);
-            phases[1] = phases[1].min(warped - read);
-            phases[2] = phases[2].min(done - warped);
+            phases[1] = phases[1].min(warped.saturating_sub(read));
+            phases[2] = phases[2].min(done.saturating_sub(warped));
             Ok(())
         })?;
         println!(
@@ -117,6 +124,9 @@ fn main() -> anyhow::Result<()> {
         report(&format!("warp-{gdal}"), ours, theirs);
     }
 
+    if only.as_ref().is_some_and(|o| o != "tile-pyramid-png") {
+        return Ok(());
+    }
     // Tiles and pyramid: web mercator, gdal2tiles' default maximum zoom (the finest zoom not
     // finer than the source), nearest neighbour on both sides, PNG tiles in z/x/y folders.
     let probe = read_geotiff(&input)?;
@@ -131,7 +141,7 @@ fn main() -> anyhow::Result<()> {
         if ours_dir.exists() {
             std::fs::remove_dir_all(&ours_dir)?;
         }
-        tile_count = tile_pyramid_png(&input, &dst, &scheme, zoom, &ours_dir)?;
+        tile_count = tile_pyramid_png(&input, &dst, scheme, zoom, &ours_dir)?;
         Ok(())
     })?;
     let theirs = best_of(runs, || {
@@ -164,7 +174,7 @@ fn main() -> anyhow::Result<()> {
 fn tile_pyramid_png(
     input: &Path,
     dst: &Crs,
-    scheme: &ZoomedLayoutScheme,
+    scheme: ZoomedLayoutScheme,
     zoom: u32,
     out_dir: &Path,
 ) -> anyhow::Result<usize> {
@@ -186,7 +196,7 @@ fn tile_pyramid_png(
     };
     let base = tile_to_layout(&src, &layout, dst, &options)?;
     drop(src);
-    let levels = build_pyramid(scheme, zoom, base, 0, PyramidMethod::Nearest, THREADS)?;
+    let levels = build_pyramid(&scheme, zoom, base, 0, PyramidMethod::Nearest, THREADS)?;
     let render = RenderOptions {
         bands: Some(vec![1, 2, 3]),
         stretch: Stretch::None,

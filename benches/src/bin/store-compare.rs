@@ -24,7 +24,9 @@ use keyed_tile::{
     CellBuffer, CellType, Extent, KeyBounds, LayoutDefinition, MultibandTile, NoData, SpatialKey,
     Tile, TileLayout,
 };
-use layer_store::{Catalog, KeyIndexChoice, LayerId, LayerMetadata, LayerReader, WriteOptions};
+use layer_store::{
+    Catalog, CatalogOptions, KeyIndexChoice, LayerId, LayerMetadata, LayerReader, WriteOptions,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -60,6 +62,12 @@ struct Args {
     seed: u64,
     /// Only Tessera: no peers and no speedups (for profiling Tessera alone).
     tessera_only: bool,
+    /// Timed rounds of each read phase; the best counts.
+    runs: usize,
+    /// Rounds of the bulk writes; the best counts.
+    write_runs: usize,
+    /// Tessera's sparse index interval (0: layer-store's automatic choice).
+    index_interval: u32,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -74,6 +82,9 @@ fn parse_args() -> anyhow::Result<Args> {
         data_mib: 256,
         seed: 42,
         tessera_only: false,
+        runs: 5,
+        write_runs: 2,
+        index_interval: 0,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
@@ -94,6 +105,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--seed" => args.seed = value()?.parse().context("--seed needs a number")?,
             "--rss-check" => args.rss_check = true,
             "--tessera-only" => args.tessera_only = true,
+            "--runs" => args.runs = value()?.parse().context("--runs needs a count")?,
+            "--write-runs" => {
+                args.write_runs = value()?.parse().context("--write-runs needs a count")?;
+            }
+            "--index-interval" => {
+                args.index_interval = value()?.parse().context("--index-interval needs a count")?;
+            }
             "--budget-mib" => {
                 args.budget_mib = value()?.parse().context("--budget-mib needs a count")?;
             }
@@ -101,7 +119,7 @@ fn parse_args() -> anyhow::Result<Args> {
             // `cargo bench` passes --bench.
             "--bench" => {}
             other => bail!(
-                "unknown argument `{other}`\nusage: store-compare [--tiles N] [--reads R] [--boxes B] [--box-side S] [--dir DIR] [--seed S] [--tessera-only]\n       store-compare --rss-check [--budget-mib M] [--data-mib D]"
+                "unknown argument `{other}`\nusage: store-compare [--tiles N] [--reads R] [--boxes B] [--box-side S] [--dir DIR] [--seed S] [--runs N] [--write-runs N] [--index-interval N] [--tessera-only]\n       store-compare --rss-check [--budget-mib M] [--data-mib D]"
             ),
         }
     }
@@ -194,23 +212,10 @@ fn redb_key(v: &[u8]) -> Option<SpatialKey> {
     Some(SpatialKey::new(col, row))
 }
 
-/// Times for one store: write, all point reads, all box queries.
-#[derive(Debug, Default, Clone, Copy)]
-struct Times {
-    write: Duration,
-    point: Duration,
-    boxes: Duration,
-}
-
-/// What every store must agree on, so that no store is timed doing less work.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Checksum {
-    point_bytes: u64,
-    box_records: u64,
-    box_bytes: u64,
-}
-
 struct Workload {
+    runs: usize,
+    write_runs: usize,
+    index_interval: u32,
     side: i32,
     records: Vec<(SpatialKey, usize)>,
     pool: Vec<Vec<u8>>,
@@ -246,6 +251,9 @@ fn workload(args: &Args) -> anyhow::Result<Workload> {
         .collect::<Result<Vec<_>, _>>()?;
     let bounds = KeyBounds::new(SpatialKey::new(0, 0), SpatialKey::new(side - 1, side - 1))?;
     Ok(Workload {
+        runs: args.runs,
+        write_runs: args.write_runs,
+        index_interval: args.index_interval,
         side,
         records,
         pool: tile_pool(args.seed)?,
@@ -255,11 +263,49 @@ fn workload(args: &Args) -> anyhow::Result<Workload> {
     })
 }
 
+/// What one timed read phase of one store returned: records and value bytes seen.
+type Seen = (u64, u64);
+
+/// A read phase of one store, run again for each round.
+type Phase<'a> = Box<dyn FnMut() -> anyhow::Result<Seen> + 'a>;
+
+/// Runs every store's phase once untimed (to warm caches), then `runs` rounds in which each
+/// store runs it once, timed; each store's best round counts. Taking turns within a round
+/// puts every store under the same load from the rest of the machine (which is shared and
+/// noisy), so the ratios hold better than the absolute times.
+fn race(runs: usize, phases: &mut [Phase<'_>]) -> anyhow::Result<Vec<(Duration, Seen)>> {
+    let mut out = Vec::with_capacity(phases.len());
+    for phase in phases.iter_mut() {
+        out.push((Duration::MAX, phase()?));
+    }
+    for _ in 0..runs.max(1) {
+        for (phase, (best, seen)) in phases.iter_mut().zip(out.iter_mut()) {
+            let start = Instant::now();
+            *seen = phase()?;
+            *best = (*best).min(start.elapsed());
+        }
+    }
+    Ok(out)
+}
+
+/// Removes a store left by an earlier run in a reused `--dir`.
+fn remove_store(path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        std::fs::remove_dir_all(path)?;
+    } else if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+/// The names of the stores, in the order of every phase's results.
+const STORES: [&str; 3] = ["tessera", "redb", "sqlite"];
+
 fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
     let w = workload(args)?;
     let total: u64 = w.records.iter().map(|(_, t)| w.pool[*t].len() as u64).sum();
     println!(
-        "store-compare: {} tiles of {TILE_SIDE}x{TILE_SIDE} uint8 (zstd 1), mean {:.1} KiB, {:.0} MiB in all; grid {}x{}; {} point reads; {} boxes of {}x{}",
+        "store-compare: {} tiles of {TILE_SIDE}x{TILE_SIDE} uint8 (zstd 1), mean {:.1} KiB, {:.0} MiB in all; grid {}x{}; {} point reads; {} boxes of {}x{}; best of {} rounds",
         w.records.len(),
         total as f64 / w.records.len() as f64 / 1024.0,
         total as f64 / f64::from(1 << 20),
@@ -269,122 +315,178 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
         w.boxes.len(),
         args.box_side,
         args.box_side,
+        w.runs,
     );
+    let tessera_dir = dir.join("tessera");
+    let redb_path = dir.join("tiles.redb");
+    let sqlite_path = dir.join("tiles.mbtiles");
 
-    // A reused --dir starts empty, so that every store writes from scratch.
-    for name in ["tessera", "tiles.redb", "tiles.mbtiles"] {
-        let path = dir.join(name);
-        if path.is_dir() {
-            std::fs::remove_dir_all(&path)?;
-        } else if path.exists() {
-            std::fs::remove_file(&path)?;
+    // Bulk writes, in turns as the reads; each round writes every store afresh.
+    let write_rounds = if args.tessera_only { 1 } else { w.write_runs };
+    let mut writes = [Duration::MAX; 3];
+    for _ in 0..write_rounds.max(1) {
+        writes[0] = writes[0].min(write_tessera(&w, &tessera_dir)?);
+        if !args.tessera_only {
+            writes[1] = writes[1].min(write_redb(&w, &redb_path)?);
+            writes[2] = writes[2].min(write_sqlite(&w, &sqlite_path)?);
         }
     }
-    let (tessera, tessera_iter, sum_t) = run_tessera(&w, &dir.join("tessera"))?;
+
+    let catalog = Catalog::open(&tessera_dir)?;
+    let reader: LayerReader<SpatialKey> = catalog.reader(&layer_id()?)?;
+    let one = Catalog::open_with(&tessera_dir, CatalogOptions::default().threads(1))?;
+    let one_reader: LayerReader<SpatialKey> = one.reader(&layer_id()?)?;
+
     if args.tessera_only {
+        let mut point = vec![tessera_points(&w, &reader)];
+        let point = race(w.runs, &mut point)?;
+        let mut boxes = vec![
+            tessera_boxes(&w, &reader),
+            tessera_boxes(&w, &one_reader),
+            tessera_iter_boxes(&w, &reader),
+        ];
+        let boxes = race(w.runs, &mut boxes)?;
         let per = |d: Duration, n: usize| d.as_secs_f64() * 1e6 / n.max(1) as f64;
         println!(
-            "tessera: write {:.3} s, point-read {:.2} us/read, box-query {:.1} us/box (iterator {:.1} us/box)",
-            tessera.write.as_secs_f64(),
-            per(tessera.point, w.reads.len()),
-            per(tessera.boxes, w.boxes.len()),
-            per(tessera_iter, w.boxes.len())
+            "tessera: write {:.3} s, point-read {:.2} us/read, box-query {:.1} us/box (one thread {:.1}, iterator {:.1})",
+            writes[0].as_secs_f64(),
+            per(point[0].0, w.reads.len()),
+            per(boxes[0].0, w.boxes.len()),
+            per(boxes[1].0, w.boxes.len()),
+            per(boxes[2].0, w.boxes.len())
         );
         return Ok(());
     }
-    let (redb, sum_r) = run_redb(&w, &dir.join("tiles.redb"))?;
-    let (sqlite, sum_s) = run_sqlite(&w, &dir.join("tiles.mbtiles"))?;
-    if sum_t != sum_r || sum_t != sum_s {
-        bail!("the stores disagree: tessera {sum_t:?}, redb {sum_r:?}, sqlite {sum_s:?}");
+
+    let db = redb::Database::open(&redb_path)?;
+    let txn = db.begin_read()?;
+    let table = txn.open_table(REDB_TILES)?;
+    let conn = rusqlite::Connection::open(&sqlite_path)?;
+
+    let mut point = vec![
+        tessera_points(&w, &reader),
+        redb_points(&w, &table),
+        sqlite_points(&w, &conn)?,
+    ];
+    let point = race(w.runs, &mut point)?;
+    let mut boxes = vec![
+        tessera_boxes(&w, &reader),
+        redb_boxes(&w, &table),
+        sqlite_boxes(&w, &conn)?,
+        tessera_boxes(&w, &one_reader),
+        tessera_iter_boxes(&w, &reader),
+    ];
+    let boxes = race(w.runs, &mut boxes)?;
+
+    for (i, store) in STORES.iter().enumerate().skip(1) {
+        if point[i].1 != point[0].1 || boxes[i].1 != boxes[0].1 {
+            bail!(
+                "{store} disagrees with tessera: point reads {:?} vs {:?}, boxes {:?} vs {:?}",
+                point[i].1,
+                point[0].1,
+                boxes[i].1,
+                boxes[0].1
+            );
+        }
+    }
+    for (i, name) in ["one thread", "iterator"].iter().enumerate() {
+        if boxes[3 + i].1 != boxes[0].1 {
+            bail!(
+                "tessera box queries ({name}) disagree: {:?} vs {:?}",
+                boxes[3 + i].1,
+                boxes[0].1
+            );
+        }
     }
 
     let per = |d: Duration, n: usize| d.as_secs_f64() * 1e6 / n.max(1) as f64;
     println!();
     println!(
         "{:<28} {:>12} {:>12} {:>12}",
-        "operation", "tessera", "redb", "sqlite"
+        "operation", STORES[0], STORES[1], STORES[2]
     );
     println!(
         "{:<28} {:>12.3} {:>12.3} {:>12.3}",
         "write (s)",
-        tessera.write.as_secs_f64(),
-        redb.write.as_secs_f64(),
-        sqlite.write.as_secs_f64()
+        writes[0].as_secs_f64(),
+        writes[1].as_secs_f64(),
+        writes[2].as_secs_f64()
     );
     println!(
         "{:<28} {:>12.2} {:>12.2} {:>12.2}",
         "point-read (us/read)",
-        per(tessera.point, w.reads.len()),
-        per(redb.point, w.reads.len()),
-        per(sqlite.point, w.reads.len())
+        per(point[0].0, w.reads.len()),
+        per(point[1].0, w.reads.len()),
+        per(point[2].0, w.reads.len())
     );
     println!(
         "{:<28} {:>12.1} {:>12.1} {:>12.1}",
         "box-query (us/box)",
-        per(tessera.boxes, w.boxes.len()),
-        per(redb.boxes, w.boxes.len()),
-        per(sqlite.boxes, w.boxes.len())
+        per(boxes[0].0, w.boxes.len()),
+        per(boxes[1].0, w.boxes.len()),
+        per(boxes[2].0, w.boxes.len())
     );
-    println!(
-        "{:<28} {:>12.1} {:>12} {:>12}",
-        "box-query, iterator (us/box)",
-        per(tessera_iter, w.boxes.len()),
-        "-",
-        "-"
-    );
+    for (row, i) in [
+        ("box-query, 1 thread (us/box)", 3),
+        ("box-query, iterator (us/box)", 4),
+    ] {
+        println!(
+            "{:<28} {:>12.1} {:>12} {:>12}",
+            row,
+            per(boxes[i].0, w.boxes.len()),
+            "-",
+            "-"
+        );
+    }
     println!(
         "(box queries returned {} records, {:.0} MiB in all)",
-        sum_t.box_records,
-        sum_t.box_bytes as f64 / f64::from(1 << 20)
+        boxes[0].1.0,
+        boxes[0].1.1 as f64 / f64::from(1 << 20)
     );
     println!();
     let ratio = |peer: Duration, ours: Duration| peer.as_secs_f64() / ours.as_secs_f64().max(1e-12);
-    for (op, ours, r, s) in [
-        ("write", tessera.write, redb.write, sqlite.write),
-        ("point-read", tessera.point, redb.point, sqlite.point),
-        ("box-query", tessera.boxes, redb.boxes, sqlite.boxes),
+    for (op, times) in [
+        ("write", writes),
+        ("point-read", [point[0].0, point[1].0, point[2].0]),
+        ("box-query", [boxes[0].0, boxes[1].0, boxes[2].0]),
     ] {
-        println!("speedup {op} vs redb: {:.2}", ratio(r, ours));
-        println!("speedup {op} vs sqlite: {:.2}", ratio(s, ours));
+        println!("speedup {op} vs redb: {:.2}", ratio(times[1], times[0]));
+        println!("speedup {op} vs sqlite: {:.2}", ratio(times[2], times[0]));
     }
     Ok(())
 }
 
-/// Runs `f` once untimed (to warm caches), then once timed.
-fn warm_then_time<T>(mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(Duration, T)> {
-    f()?;
-    let start = Instant::now();
-    let out = f()?;
-    Ok((start.elapsed(), out))
+fn layer_id() -> anyhow::Result<LayerId> {
+    Ok(LayerId::new("compare", ZOOM as u32)?)
 }
 
-fn run_tessera(w: &Workload, dir: &Path) -> anyhow::Result<(Times, Duration, Checksum)> {
+fn write_tessera(w: &Workload, dir: &Path) -> anyhow::Result<Duration> {
+    remove_store(dir)?;
     let catalog = Catalog::open(dir)?;
-    let id = LayerId::new("compare", ZOOM as u32)?;
-    let mut times = Times::default();
     let start = Instant::now();
     catalog.write(
-        &id,
+        &layer_id()?,
         layer_metadata(w.side)?,
         KeyIndexChoice::Index(w.index.clone()),
         w.records.iter().map(|(k, t)| (*k, w.pool[*t].as_slice())),
-        &WriteOptions::default(),
+        &WriteOptions::default().index_interval(w.index_interval),
     )?;
-    times.write = start.elapsed();
+    Ok(start.elapsed())
+}
 
-    let reader: LayerReader<SpatialKey> = catalog.reader(&id)?;
-    let mut sum = Checksum::default();
-    let (point, bytes) = warm_then_time(|| {
+fn tessera_points<'a>(w: &'a Workload, reader: &'a LayerReader<SpatialKey>) -> Phase<'a> {
+    Box::new(move || {
         let mut bytes = 0u64;
         for key in &w.reads {
             bytes += reader.read_with(key, |v| v.len() as u64)?;
         }
-        Ok(bytes)
-    })?;
-    times.point = point;
-    sum.point_bytes = bytes;
+        Ok((w.reads.len() as u64, bytes))
+    })
+}
 
-    let (boxes, (records, bytes)) = warm_then_time(|| {
+/// Box queries through `query_for_each` (files in parallel, values borrowed).
+fn tessera_boxes<'a>(w: &'a Workload, reader: &'a LayerReader<SpatialKey>) -> Phase<'a> {
+    Box::new(move || {
         let records = AtomicU64::new(0);
         let bytes = AtomicU64::new(0);
         for b in &w.boxes {
@@ -395,33 +497,27 @@ fn run_tessera(w: &Workload, dir: &Path) -> anyhow::Result<(Times, Duration, Che
             })?;
         }
         Ok((records.into_inner(), bytes.into_inner()))
-    })?;
-    times.boxes = boxes;
-    sum.box_records = records;
-    sum.box_bytes = bytes;
+    })
+}
 
-    let (iter_time, iter_records) = warm_then_time(|| {
-        let mut records = 0u64;
+/// Box queries through the streaming iterator (`LayerReader::query`), which copies values.
+fn tessera_iter_boxes<'a>(w: &'a Workload, reader: &'a LayerReader<SpatialKey>) -> Phase<'a> {
+    Box::new(move || {
+        let (mut records, mut bytes) = (0u64, 0u64);
         for b in &w.boxes {
             for r in reader.query(b)? {
                 let (_, v) = r?;
-                records += u64::from(!v.is_empty());
+                records += 1;
+                bytes += v.len() as u64;
             }
         }
-        Ok(records)
-    })?;
-    if iter_records != sum.box_records {
-        bail!(
-            "tessera: query iterator found {iter_records} records, query_for_each {}",
-            sum.box_records
-        );
-    }
-    Ok((times, iter_time, sum))
+        Ok((records, bytes))
+    })
 }
 
-fn run_redb(w: &Workload, path: &Path) -> anyhow::Result<(Times, Checksum)> {
+fn write_redb(w: &Workload, path: &Path) -> anyhow::Result<Duration> {
+    remove_store(path)?;
     let db = redb::Database::create(path)?;
-    let mut times = Times::default();
     let start = Instant::now();
     let txn = db.begin_write()?;
     {
@@ -432,25 +528,28 @@ fn run_redb(w: &Workload, path: &Path) -> anyhow::Result<(Times, Checksum)> {
         }
     }
     txn.commit()?;
-    times.write = start.elapsed();
+    Ok(start.elapsed())
+}
 
-    let txn = db.begin_read()?;
-    let table = txn.open_table(REDB_TILES)?;
-    let mut sum = Checksum::default();
-    let (point, bytes) = warm_then_time(|| {
+type RedbTable = redb::ReadOnlyTable<u64, &'static [u8]>;
+
+fn redb_points<'a>(w: &'a Workload, table: &'a RedbTable) -> Phase<'a> {
+    Box::new(move || {
         let mut bytes = 0u64;
         for key in &w.reads {
             let index = w.index.to_index(key)?;
             let guard = table.get(index)?.context("redb: a key is missing")?;
             bytes += guard.value().len() as u64 - 8;
         }
-        Ok(bytes)
-    })?;
-    times.point = point;
-    sum.point_bytes = bytes;
+        Ok((w.reads.len() as u64, bytes))
+    })
+}
 
+/// Box queries on redb: the same decomposition into index ranges as Tessera's, a range scan
+/// per range, and the same refinement by the exact key box.
+fn redb_boxes<'a>(w: &'a Workload, table: &'a RedbTable) -> Phase<'a> {
     let budget = Budget::max_ranges(QUERY_BUDGET);
-    let (boxes, (records, bytes)) = warm_then_time(|| {
+    Box::new(move || {
         let (mut records, mut bytes) = (0u64, 0u64);
         for b in &w.boxes {
             for range in w.index.index_ranges(b, budget)? {
@@ -466,25 +565,24 @@ fn run_redb(w: &Workload, path: &Path) -> anyhow::Result<(Times, Checksum)> {
             }
         }
         Ok((records, bytes))
-    })?;
-    times.boxes = boxes;
-    sum.box_records = records;
-    sum.box_bytes = bytes;
-    Ok((times, sum))
+    })
 }
 
-fn run_sqlite(w: &Workload, path: &Path) -> anyhow::Result<(Times, Checksum)> {
+/// MBTiles rows are TMS rows: row 0 at the bottom.
+fn tms_row(w: &Workload, row: i32) -> i64 {
+    i64::from(w.side - 1 - row)
+}
+
+fn write_sqlite(w: &Workload, path: &Path) -> anyhow::Result<Duration> {
+    remove_store(path)?;
     let mut db = rusqlite::Connection::open(path)?;
-    // The MBTiles 1.3 layout: a `tiles` table with a unique index on (zoom, column, row),
-    // TMS rows (row 0 at the bottom).
+    // The MBTiles 1.3 layout: a `tiles` table with a unique index on (zoom, column, row).
     db.execute_batch(
         "PRAGMA synchronous = FULL;
          CREATE TABLE metadata (name TEXT, value TEXT);
          CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
          CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);",
     )?;
-    let flip = |row: i32| i64::from(w.side - 1 - row);
-    let mut times = Times::default();
     let start = Instant::now();
     let txn = db.transaction()?;
     {
@@ -492,40 +590,41 @@ fn run_sqlite(w: &Workload, path: &Path) -> anyhow::Result<(Times, Checksum)> {
             "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_data) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (key, t) in &w.records {
-            insert.execute(params![ZOOM, key.col, flip(key.row), w.pool[*t]])?;
+            insert.execute(params![ZOOM, key.col, tms_row(w, key.row), w.pool[*t]])?;
         }
     }
     txn.commit()?;
-    times.write = start.elapsed();
+    Ok(start.elapsed())
+}
 
-    let mut sum = Checksum::default();
-    let mut point_stmt = db.prepare(
+fn sqlite_points<'a>(w: &'a Workload, db: &'a rusqlite::Connection) -> anyhow::Result<Phase<'a>> {
+    let mut stmt = db.prepare(
         "SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND tile_row = ?3",
     )?;
-    let (point, bytes) = warm_then_time(|| {
+    Ok(Box::new(move || {
         let mut bytes = 0u64;
         for key in &w.reads {
-            bytes += point_stmt.query_row(params![ZOOM, key.col, flip(key.row)], |row| {
+            bytes += stmt.query_row(params![ZOOM, key.col, tms_row(w, key.row)], |row| {
                 Ok(row.get_ref(0)?.as_blob()?.len() as u64)
             })?;
         }
-        Ok(bytes)
-    })?;
-    times.point = point;
-    sum.point_bytes = bytes;
+        Ok((w.reads.len() as u64, bytes))
+    }))
+}
 
-    let mut box_stmt = db.prepare(
+fn sqlite_boxes<'a>(w: &'a Workload, db: &'a rusqlite::Connection) -> anyhow::Result<Phase<'a>> {
+    let mut stmt = db.prepare(
         "SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column BETWEEN ?2 AND ?3 AND tile_row BETWEEN ?4 AND ?5",
     )?;
-    let (boxes, (records, bytes)) = warm_then_time(|| {
+    Ok(Box::new(move || {
         let (mut records, mut bytes) = (0u64, 0u64);
         for b in &w.boxes {
-            let mut rows = box_stmt.query(params![
+            let mut rows = stmt.query(params![
                 ZOOM,
                 b.min.col,
                 b.max.col,
-                flip(b.max.row),
-                flip(b.min.row)
+                tms_row(w, b.max.row),
+                tms_row(w, b.min.row)
             ])?;
             while let Some(row) = rows.next()? {
                 records += 1;
@@ -533,11 +632,7 @@ fn run_sqlite(w: &Workload, path: &Path) -> anyhow::Result<(Times, Checksum)> {
             }
         }
         Ok((records, bytes))
-    })?;
-    times.boxes = boxes;
-    sum.box_records = records;
-    sum.box_bytes = bytes;
-    Ok((times, sum))
+    }))
 }
 
 /// The peak resident set size of this process in bytes (`VmHWM` in /proc/self/status).
@@ -583,7 +678,9 @@ fn rss_check(args: &Args, dir: &Path) -> anyhow::Result<()> {
             let key = SpatialKey::new(i as i32 % side, i as i32 / side);
             (key, pool[i as usize % TILE_POOL].as_slice())
         }),
-        &WriteOptions::default().memory_budget(budget).overwrite(true),
+        &WriteOptions::default()
+            .memory_budget(budget)
+            .overwrite(true),
     )?;
     let elapsed = start.elapsed();
     let peak = peak_rss()?;

@@ -255,14 +255,18 @@ impl Catalog {
     }
 
     /// Switches a layer to a new generation: writes its metadata document (atomically, so
-    /// this rename is the commit point), then removes every other generation.
+    /// this rename is the commit point), then removes every other generation. An error
+    /// means the switch did not happen.
     pub(crate) fn commit<K: LayerKey>(
         &self,
         id: &LayerId,
         attributes: &LayerAttributes<K>,
     ) -> Result<(), Error> {
         self.attributes.write_unchecked(id, METADATA, attributes)?;
-        self.clean_layer(id, Some(attributes.header.generation))
+        // Committed. Removing the old generation is best effort: whatever is left is
+        // unreferenced, and the next open or write of the layer removes it.
+        let _ = self.clean_layer(id, Some(attributes.header.generation));
+        Ok(())
     }
 
     /// Makes a fresh, empty generation directory for a layer (the caller holds its lock).
@@ -270,7 +274,13 @@ impl Catalog {
     pub(crate) fn new_generation(&self, id: &LayerId) -> Result<(u64, PathBuf), Error> {
         let current = self.current_generation(id)?;
         self.clean_layer(id, current)?;
-        let generation = current.map_or(1, |g| g + 1);
+        let generation = match current {
+            None => 1,
+            Some(g) => g.checked_add(1).ok_or_else(|| Error::InvalidOption {
+                option: "header.generation",
+                what: format!("layer {id} is at the last possible generation {g}"),
+            })?,
+        };
         let dir = self.generation_dir(id, generation);
         remove_tree(&dir)?;
         fs::create_dir_all(&dir).map_err(at(&dir))?;
@@ -282,15 +292,16 @@ impl Catalog {
         Ok((generation, dir))
     }
 
-    /// Removes everything in a layer's directory except generation `keep` (the caller holds
-    /// the layer's lock, or knows no one writes it). With `keep == None` the layer's
-    /// directories go entirely.
+    /// Removes everything this crate made in a layer's directory except generation `keep`
+    /// (the caller holds the layer's lock, or knows no one writes it): other generations,
+    /// spill directories and temporary files. Entries it did not make are left alone. With
+    /// `keep == None` the layer's directories go too, once empty.
     pub(crate) fn clean_layer(&self, id: &LayerId, keep: Option<u64>) -> Result<(), Error> {
         let layer_dir = self.layer_dir(id);
         let keep_name = keep.map(|g| format!("g{g}"));
         let mut removed = false;
         for (name, path) in list_dir(&layer_dir)? {
-            if keep_name.as_deref() == Some(name.as_str()) {
+            if keep_name.as_deref() == Some(name.as_str()) || !is_ours(&name) {
                 continue;
             }
             if path.is_dir() {
@@ -408,7 +419,11 @@ impl Catalog {
             )
         })();
         match result {
-            Ok(()) => self.clean_layer(to, Some(generation)),
+            Ok(()) => {
+                // Committed; see `commit` on why the cleanup is best effort.
+                let _ = self.clean_layer(to, Some(generation));
+                Ok(())
+            }
             Err(e) => {
                 let _ = remove_tree(&dst_dir);
                 Err(e)
@@ -444,6 +459,15 @@ impl Catalog {
             Ok((self.lock(x)?, b))
         }
     }
+}
+
+/// Whether an entry of a layer directory is one this crate makes: a generation `g<n>`, a
+/// spill directory `.spill-g<n>`, or a temporary file.
+fn is_ours(name: &str) -> bool {
+    let generation = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    name.strip_prefix('g').is_some_and(generation)
+        || name.strip_prefix(".spill-g").is_some_and(generation)
+        || name.starts_with(crate::fsutil::TEMP_PREFIX)
 }
 
 /// The part files of a generation directory, ordered by first index, as (name, path).

@@ -28,7 +28,7 @@ const MARKER: SpatialKey = SpatialKey { col: 0, row: 0 };
 #[non_exhaustive]
 pub struct CrashConfig {
     /// The program to run as the child: it is called as `<child> child <dir>` and must call
-    /// [`child_main`].
+    /// [`child_main`] (which prints `ready` once the catalog is open).
     pub child: PathBuf,
     /// The catalog directory, reused (and grown) across trials.
     pub dir: PathBuf,
@@ -36,7 +36,8 @@ pub struct CrashConfig {
     pub trials: usize,
     /// Seed of the kill delays.
     pub seed: u64,
-    /// The longest wait before the kill; each wait is drawn uniformly up to it.
+    /// The longest wait before the kill; each wait is drawn uniformly up to it. It doubles
+    /// after three trials in a row that saw no operation complete.
     pub max_delay: Duration,
 }
 
@@ -91,6 +92,18 @@ pub struct CrashReport {
     pub b_present: usize,
 }
 
+/// A directory for crash-test catalogs: in `/dev/shm` where it exists (a kill tests process
+/// death, not power loss, so memory-backed files show the same thing, many times faster
+/// than a busy disk), else in the system's temporary directory.
+pub fn scratch_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 /// Runs the trials: start the child, wait a random delay, kill it, check every layer.
 /// The first violation is returned as an error describing it.
 pub fn run_trials(config: &CrashConfig) -> Result<CrashReport, String> {
@@ -98,16 +111,46 @@ pub fn run_trials(config: &CrashConfig) -> Result<CrashReport, String> {
     let mut rng = SplitMix(config.seed);
     let mut report = CrashReport::default();
     let mut last_a = 0;
-    let max_us = config.max_delay.as_micros().max(1) as u64;
+    let mut max_us = config.max_delay.as_micros().max(1) as u64;
+    let mut stalled = 0;
     for trial in 0..config.trials {
         let mut child = Command::new(&config.child)
             .arg("child")
             .arg(&config.dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", config.child.display()))?;
+        // Three trials in four wait for the child to have opened the catalog, so that the
+        // kill lands amid operations however slow the start is; the fourth counts from
+        // the start, so that some kills land in the open (and its cleanup) too.
+        if !rng.next().is_multiple_of(4) {
+            let stdout = child.stdout.take();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                if let Some(out) = stdout {
+                    let _ =
+                        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+                }
+                let _ = tx.send(line);
+            });
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.trim() == "ready" => {}
+                other => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let mut msg = String::new();
+                    if let Some(mut err) = child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut err, &mut msg);
+                    }
+                    return Err(format!(
+                        "trial {trial}: the child did not get ready ({other:?}): {msg}"
+                    ));
+                }
+            }
+        }
         let delay = Duration::from_micros(rng.next() % max_us);
         let started = Instant::now();
         while started.elapsed() < delay {
@@ -130,6 +173,19 @@ pub fn run_trials(config: &CrashConfig) -> Result<CrashReport, String> {
             return Err(format!(
                 "trial {trial}: layer a went back from operation {last_a} to {a}"
             ));
+        }
+        // On a slow or busy machine an operation may outlast every delay, and then no trial
+        // would ever see a new state: after three trials without progress the delays double
+        // (up to two seconds); progress shrinks them back towards the configured bound.
+        if a == last_a {
+            stalled += 1;
+            if stalled >= 3 {
+                max_us = (max_us * 2).min(2_000_000);
+                stalled = 0;
+            }
+        } else {
+            stalled = 0;
+            max_us = (max_us * 3 / 4).max(config.max_delay.as_micros().max(1) as u64);
         }
         last_a = a;
         if b_present {
@@ -334,8 +390,16 @@ fn metadata() -> LayerMetadata<SpatialKey> {
 /// The child's loop: keeps changing layers `a` and `b` of the catalog at `dir` until it is
 /// killed. Parts are tiny and the memory budget too, so that every operation writes several
 /// part files and spills sorted runs.
+///
+/// Once the catalog is open it prints `ready` on its standard output.
 pub fn child_main(dir: &Path) -> Result<(), Error> {
     let catalog = Catalog::open_with(dir, options())?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ready");
+        let _ = out.flush();
+    }
     let a = layer_a();
     let b = layer_b();
     let write = WriteOptions::default()

@@ -45,6 +45,7 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
 /// rename over the target, fsync of the directory. Readers see the old or the new file.
+/// `Ok` means the new file is in place; an error means the old one still is.
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), Error> {
     let dir = parent(path)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -58,7 +59,10 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8], sync: bool) -> Result<(), 
         drop(f);
         fs::rename(&tmp, path).map_err(at(path))?;
         if sync {
-            sync_dir(dir)?;
+            // The rename has happened: the new file is in place whatever follows, so a
+            // failing directory fsync must not make callers think the write did not happen
+            // (a commit would then undo a state that is already visible).
+            let _ = sync_dir(dir);
         }
         Ok(())
     })();

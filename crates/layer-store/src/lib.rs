@@ -104,7 +104,7 @@ pub use error::{Error, Result};
 pub use id::{LayerId, MAX_NAME_BYTES};
 pub use keyindex::{KeyIndexChoice, KeyIndexMethod, LayerKeyIndex};
 pub use layer::{LAYOUT_VERSION, LayerAttributes, LayerHeader, LayerKey, LayerMetadata};
-pub use reader::{LayerReader, QueryIter, QueryOptions, VerifyReport};
+pub use reader::{LayerReader, PARALLEL_MIN_CELLS, QueryIter, QueryOptions, VerifyReport};
 pub use write::{
     DEFAULT_MEMORY_BUDGET, Phase, Progress, ProgressFn, UpdateOptions, WriteOptions, WriteReport,
     updating_wins,

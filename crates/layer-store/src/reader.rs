@@ -6,14 +6,14 @@ use std::io;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam::channel::{Receiver, Sender, bounded};
 use keyed_tile::index::{Budget, KeyIndex};
 use keyed_tile::{Extent, KeyBounds};
 use mapfile::MapFileReader;
 use memmap2::Mmap;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::catalog::{Catalog, list_parts};
 use crate::error::Error;
@@ -22,8 +22,16 @@ use crate::id::LayerId;
 use crate::layer::{LayerAttributes, LayerKey, LayerMetadata};
 use crate::write::key_index_error;
 
-/// A planned query: the clipped bounds, their index ranges, and the chosen part files.
-type Plan<K> = (KeyBounds<K>, Vec<RangeInclusive<u64>>, Vec<usize>);
+/// A planned query: the clipped bounds, their index ranges, the chosen part files, and
+/// how many curve cells the ranges cover (an upper bound on the records they can hold,
+/// up to key collisions).
+type Plan<K> = (KeyBounds<K>, Vec<RangeInclusive<u64>>, Vec<usize>, u128);
+
+/// The default of [`QueryOptions::parallel_min_cells`]. Below this many covered curve cells
+/// a query reads its files on the calling thread:
+/// starting threads costs more than the few records save (measured: 16x16-tile boxes ran
+/// no faster on two threads than on one).
+pub const PARALLEL_MIN_CELLS: u128 = 16_384;
 
 /// The sending end of one file's batches in a parallel query.
 type BatchSender<K> = Mutex<Option<Sender<Result<Batch<K>, Error>>>>;
@@ -40,6 +48,9 @@ pub struct QueryOptions {
     pub budget: Budget,
     /// Threads reading part files in parallel; 0 takes the catalog's setting.
     pub threads: usize,
+    /// Queries covering fewer curve cells than this read on the calling thread, because
+    /// starting threads would cost more than it saves; default [`PARALLEL_MIN_CELLS`].
+    pub parallel_min_cells: u128,
 }
 
 impl QueryOptions {
@@ -47,6 +58,13 @@ impl QueryOptions {
     #[must_use]
     pub fn budget(mut self, budget: Budget) -> Self {
         self.budget = budget;
+        self
+    }
+
+    /// These options with another parallel threshold in covered curve cells.
+    #[must_use]
+    pub fn parallel_min_cells(mut self, cells: u128) -> Self {
+        self.parallel_min_cells = cells;
         self
     }
 
@@ -64,28 +82,88 @@ impl Default for QueryOptions {
             // GeoMesa's default target is 2000 ranges; a power of two near it.
             budget: Budget::max_ranges(2048),
             threads: 0,
+            parallel_min_cells: PARALLEL_MIN_CELLS,
         }
     }
 }
 
 /// The open-file cache of a reader: at most `capacity` memory maps, least recently used
-/// evicted first. A linear scan is faster than hashing for the 16 entries of the default.
+/// evicted first. Hits take only the read lock (the recency tick is atomic), so readers on
+/// many threads do not serialise; a linear scan beats hashing for the 16 entries of the
+/// default.
 #[derive(Debug)]
 struct Lru {
     capacity: usize,
-    tick: u64,
-    slots: Vec<(usize, u64, Part)>,
+    clock: AtomicU64,
+    slots: RwLock<Vec<Slot>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    file: usize,
+    tick: AtomicU64,
+    part: Part,
+}
+
+impl Lru {
+    fn new(capacity: usize) -> Self {
+        Lru {
+            capacity: capacity.max(1),
+            clock: AtomicU64::new(0),
+            slots: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn touch(&self, slot: &Slot) {
+        slot.tick.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Runs `f` on file `file` if it is mapped, under the read lock.
+    fn with<R>(&self, file: usize, f: impl FnOnce(&Part) -> R) -> Option<R> {
+        // Recursive, so that an `f` reading from the same reader cannot deadlock behind a
+        // waiting writer.
+        let slots = self.slots.read_recursive();
+        let slot = slots.iter().find(|s| s.file == file)?;
+        self.touch(slot);
+        Some(f(&slot.part))
+    }
+
+    /// Adds a freshly mapped file (or returns the one another thread added meanwhile).
+    fn insert(&self, file: usize, part: Part) -> Part {
+        let mut slots = self.slots.write();
+        if let Some(slot) = slots.iter().find(|s| s.file == file) {
+            self.touch(slot);
+            return Arc::clone(&slot.part);
+        }
+        let slot = Slot {
+            file,
+            tick: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+            part: Arc::clone(&part),
+        };
+        if slots.len() < self.capacity {
+            slots.push(slot);
+        } else if let Some(oldest) = slots
+            .iter_mut()
+            .min_by_key(|s| s.tick.load(Ordering::Relaxed))
+        {
+            *oldest = slot;
+        }
+        part
+    }
 }
 
 #[derive(Debug)]
 struct Inner<K: LayerKey> {
+    catalog: Catalog,
     id: LayerId,
     attrs: LayerAttributes<K>,
-    /// First index of each part file, ascending; `paths` and `names` go along.
+    /// First index of each part file, ascending; `paths` go along.
     firsts: Vec<u64>,
     paths: Vec<PathBuf>,
-    names: Vec<String>,
-    cache: Mutex<Lru>,
+    cache: Lru,
     threads: usize,
 }
 
@@ -94,7 +172,7 @@ struct Inner<K: LayerKey> {
 ///
 /// A reader sees the generation that was current when it was made. If the layer is
 /// rewritten afterwards, part files it had not opened yet are gone and reading them is an
-/// [`Error::StaleReader`]: make a new reader.
+/// [`Error::StaleReader`]: make a new one with [`LayerReader::reopen`].
 #[derive(Debug)]
 pub struct LayerReader<K: LayerKey> {
     inner: Arc<Inner<K>>,
@@ -150,27 +228,21 @@ impl Catalog {
     ) -> LayerReader<K> {
         let mut firsts = Vec::with_capacity(parts.len());
         let mut paths = Vec::with_capacity(parts.len());
-        let mut names = Vec::with_capacity(parts.len());
         for (name, path) in parts {
             let Some(part) = mapfile::parse_part_name(&name) else {
                 continue;
             };
             firsts.push(part.first_index);
             paths.push(path);
-            names.push(name);
         }
         LayerReader {
             inner: Arc::new(Inner {
+                catalog: self.clone(),
                 id: id.clone(),
                 attrs,
                 firsts,
                 paths,
-                names,
-                cache: Mutex::new(Lru {
-                    capacity: self.options.reader_cache.max(1),
-                    tick: 0,
-                    slots: Vec::new(),
-                }),
+                cache: Lru::new(self.options.reader_cache),
                 threads: self.options.effective_threads(),
             }),
         }
@@ -189,16 +261,15 @@ impl Catalog {
 
 impl<K: LayerKey> Inner<K> {
     fn part(&self, n: usize) -> Result<Part, Error> {
-        {
-            let mut cache = self.cache.lock();
-            cache.tick += 1;
-            let tick = cache.tick;
-            if let Some(slot) = cache.slots.iter_mut().find(|s| s.0 == n) {
-                slot.1 = tick;
-                return Ok(Arc::clone(&slot.2));
-            }
+        if let Some(part) = self.cache.with(n, Arc::clone) {
+            return Ok(part);
         }
-        // Map outside the lock, so other threads keep reading meanwhile.
+        self.open_part(n)
+    }
+
+    /// Maps part file `n` (outside any lock, so other threads keep reading meanwhile) and
+    /// caches it.
+    fn open_part(&self, n: usize) -> Result<Part, Error> {
         let path = self.paths.get(n).ok_or(Error::Internal {
             what: "part number out of range",
         })?;
@@ -212,19 +283,23 @@ impl<K: LayerKey> Inner<K> {
             }
             Err(e) => return Err(Error::part(path, e)),
         };
-        let mut cache = self.cache.lock();
-        cache.tick += 1;
-        let tick = cache.tick;
-        if let Some(slot) = cache.slots.iter_mut().find(|s| s.0 == n) {
-            slot.1 = tick;
-            return Ok(Arc::clone(&slot.2));
+        Ok(self.cache.insert(n, part))
+    }
+
+    /// The part files whose covers meet the (sorted, disjoint) ranges, ascending: the
+    /// file-set rule of mapfile's `select_files`, by binary search over the cached first
+    /// indexes instead of parsing every name per query.
+    fn select(&self, ranges: &[RangeInclusive<u64>]) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for r in ranges {
+            let first = self.part_for(*r.start()).unwrap_or(0);
+            let Some(last) = self.part_for(*r.end()) else {
+                continue;
+            };
+            let from = out.last().map_or(first, |&l| first.max(l + 1));
+            out.extend(from..=last);
         }
-        if cache.slots.len() < cache.capacity {
-            cache.slots.push((n, tick, Arc::clone(&part)));
-        } else if let Some(oldest) = cache.slots.iter_mut().min_by_key(|s| s.1) {
-            *oldest = (n, tick, Arc::clone(&part));
-        }
-        Ok(part)
+        out
     }
 
     /// The part file whose cover holds `index`.
@@ -241,6 +316,12 @@ impl<K: LayerKey> Inner<K> {
 }
 
 impl<K: LayerKey> LayerReader<K> {
+    /// A new reader of the layer's current generation (after an
+    /// [`Error::StaleReader`], for instance).
+    pub fn reopen(&self) -> Result<Self, Error> {
+        self.inner.catalog.reader(&self.inner.id)
+    }
+
     /// The layer read.
     pub fn id(&self) -> &LayerId {
         &self.inner.id
@@ -271,6 +352,8 @@ impl<K: LayerKey> LayerReader<K> {
     }
 
     /// Calls `f` with the value stored for `key` (borrowed from the memory map, no copy).
+    /// `f` runs while the reader's file cache is read-locked, so keep it short (copy or
+    /// parse, then work on the result outside).
     ///
     /// The key's index picks the file with the greatest first index not above it; of the
     /// records with that index (keys can share one), the one holding `key` is the answer.
@@ -285,19 +368,16 @@ impl<K: LayerKey> LayerReader<K> {
         let Some(n) = inner.part_for(index) else {
             return Err(inner.not_found(key));
         };
-        let part = inner.part(n)?;
-        for record in part.range(index..=index) {
-            let record = record.map_err(|e| Error::part(&inner.paths[n], e))?;
-            let (stored, len) = K::read_from(record.payload).map_err(|e| Error::BadRecord {
-                path: inner.paths[n].clone(),
-                index,
-                source: e,
-            })?;
-            if stored == *key {
-                return Ok(f(record.payload.get(len..).unwrap_or(&[])));
-            }
+        // A hit runs the lookup under the cache's read lock: no reference count to bump.
+        let mut f = Some(f);
+        if let Some(found) = inner
+            .cache
+            .with(n, |part| lookup(inner, n, part, index, key, &mut f))
+        {
+            return found;
         }
-        Err(inner.not_found(key))
+        let part = inner.open_part(n)?;
+        lookup(inner, n, &part, index, key, &mut f)
     }
 
     /// The value stored for `key`, or [`Error::ValueNotFound`].
@@ -316,12 +396,13 @@ impl<K: LayerKey> LayerReader<K> {
 
     /// Reads and decodes the tile stored for `key` ([`keyed_tile::codec`] bytes).
     pub fn read_tile(&self, key: &K) -> Result<keyed_tile::MultibandTile, Error> {
-        self.read_with(key, keyed_tile::codec::decode)?
-            .map_err(|e| Error::Codec {
-                id: self.inner.id.to_string(),
-                key: key.to_string(),
-                source: e,
-            })
+        // Decoding takes a while: copy the bytes out first, so the cache is not held.
+        let bytes = self.read(key)?;
+        keyed_tile::codec::decode(&bytes).map_err(|e| Error::Codec {
+            id: self.inner.id.to_string(),
+            key: key.to_string(),
+            source: e,
+        })
     }
 
     /// Every record whose key lies in `bounds`, streamed in index order; see
@@ -364,17 +445,16 @@ impl<K: LayerKey> LayerReader<K> {
         let Some(clipped) = ki.key_bounds().intersection(bounds) else {
             return Ok(None);
         };
-        let ranges = ki
-            .index_ranges(&clipped, options.budget)
+        let decomposition = ki
+            .decompose(&clipped, options.budget)
             .map_err(|e| key_index_error(&inner.id, e))?;
-        if ranges.is_empty() || inner.names.is_empty() {
+        let cells = decomposition.cells_covered;
+        let ranges = decomposition.ranges;
+        if ranges.is_empty() || inner.firsts.is_empty() {
             return Ok(None);
         }
-        let files = mapfile::select_files(&inner.names, &ranges).map_err(|e| Error::Part {
-            path: inner.paths.first().cloned().unwrap_or_default(),
-            source: e,
-        })?;
-        Ok(Some((clipped, ranges, files)))
+        let files = inner.select(&ranges);
+        Ok(Some((clipped, ranges, files, cells)))
     }
 
     /// Every record whose key lies in `bounds`, streamed in index order:
@@ -383,14 +463,16 @@ impl<K: LayerKey> LayerReader<K> {
     /// 3. each remaining file is traversed in step with the ranges;
     /// 4. each record's key is checked against the exact bounds.
     ///
-    /// Files are read in parallel (by `options.threads`) a few batches ahead of the
-    /// consumer; memory stays bounded whatever the result size.
+    /// Files are read in parallel (by `options.threads`, when the query covers at least
+    /// `options.parallel_min_cells` curve cells in two or more files) a few batches ahead of the consumer, and
+    /// the results still come in index order; memory stays bounded whatever the result
+    /// size.
     pub fn query_with(
         &self,
         bounds: &KeyBounds<K>,
         options: &QueryOptions,
     ) -> Result<QueryIter<K>, Error> {
-        let Some((clipped, ranges, files)) = self.plan(bounds, options)? else {
+        let Some((clipped, ranges, files, cells)) = self.plan(bounds, options)? else {
             return Ok(QueryIter::empty(self.clone()));
         };
         let threads = if options.threads == 0 {
@@ -404,7 +486,7 @@ impl<K: LayerKey> LayerReader<K> {
             ranges,
             files,
         });
-        if threads <= 1 || job.files.len() <= 1 {
+        if threads <= 1 || job.files.len() <= 1 || cells < options.parallel_min_cells {
             Ok(QueryIter {
                 mode: Mode::Sequential {
                     job,
@@ -427,7 +509,7 @@ impl<K: LayerKey> LayerReader<K> {
         F: Fn(K, &[u8]) -> Result<(), Error> + Sync,
     {
         let options = QueryOptions::default();
-        let Some((clipped, ranges, files)) = self.plan(bounds, &options)? else {
+        let Some((clipped, ranges, files, _)) = self.plan(bounds, &options)? else {
             return Ok(0);
         };
         let inner = &*self.inner;
@@ -499,6 +581,28 @@ impl<K: LayerKey> LayerReader<K> {
         }
         Ok(report)
     }
+}
+
+/// Finds `key` among the records of `index` in part `n` and applies `f` to its value.
+fn lookup<K: LayerKey, R>(
+    inner: &Inner<K>,
+    n: usize,
+    part: &Part,
+    index: u64,
+    key: &K,
+    f: &mut Option<impl FnOnce(&[u8]) -> R>,
+) -> Result<R, Error> {
+    for record in part.range(index..=index) {
+        let record = record.map_err(|e| Error::part(&inner.paths[n], e))?;
+        let (stored, len) = decode_key::<K>(&inner.paths[n], index, record.payload)?;
+        if stored == *key {
+            let f = f.take().ok_or(Error::Internal {
+                what: "lookup called twice",
+            })?;
+            return Ok(f(record.payload.get(len..).unwrap_or(&[])));
+        }
+    }
+    Err(inner.not_found(key))
 }
 
 fn decode_key<K: LayerKey>(path: &Path, index: u64, payload: &[u8]) -> Result<(K, usize), Error> {

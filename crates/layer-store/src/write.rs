@@ -705,6 +705,27 @@ impl Catalog {
         })
     }
 
+    /// Writes a new layer of tiles, encoding each with [`keyed_tile::codec`] and
+    /// `compression` (one tile in memory at a time); otherwise as [`Catalog::write`].
+    pub fn write_tiles<K, I>(
+        &self,
+        id: &LayerId,
+        metadata: LayerMetadata<K>,
+        key_index: impl Into<KeyIndexChoice<K>>,
+        tiles: I,
+        compression: keyed_tile::codec::Compression,
+        options: &WriteOptions,
+    ) -> Result<WriteReport, Error>
+    where
+        K: LayerKey,
+        I: IntoIterator<Item = (K, keyed_tile::MultibandTile)>,
+    {
+        let records = tiles
+            .into_iter()
+            .map(|(key, tile)| (key, keyed_tile::codec::encode(&tile, compression)));
+        self.write(id, metadata, key_index, records, options)
+    }
+
     /// Rewrites a layer with another key index (atomically). A key outside the new index's
     /// bounds is an [`Error::OutOfKeyBounds`] and nothing changes.
     pub fn reindex<K: LayerKey>(
@@ -930,11 +951,16 @@ impl Catalog {
             let n = old_parts.len();
             for g in 0..=n {
                 if touched_gaps.get(g).copied().unwrap_or(false) {
-                    let lo = if g == 0 { 0 } else { old_parts[g - 1].last + 1 };
+                    // A touched gap holds an index, so neither bound can wrap here.
+                    let lo = if g == 0 {
+                        0
+                    } else {
+                        old_parts[g - 1].last.saturating_add(1)
+                    };
                     let hi = if g == n {
                         u64::MAX
                     } else {
-                        old_parts[g].first - 1
+                        old_parts[g].first.saturating_sub(1)
                     };
                     tasks.push(Task {
                         lo,

@@ -67,10 +67,17 @@ pub type MappedReader = MapFileReader<memmap2::Mmap>;
 pub struct MapFileReader<D> {
     data: D,
     footer: Footer,
-    /// The sparse index's first indexes, read once at open: contiguous keys make the binary
-    /// search of every lookup touch a few cache lines instead of a page per step.
-    keys: Vec<u64>,
+    /// The sparse index's (first index, block offset) pairs, read once at open: contiguous
+    /// pairs make the binary search of every lookup touch a few cache lines instead of a
+    /// page per step, and put each block's offset beside its key.
+    keys: Vec<(u64, u64)>,
+    /// Every [`FANOUT`]th key: a small top level that stays in cache, so a lookup's search
+    /// over `keys` touches one short segment of it.
+    top: Vec<u64>,
 }
+
+/// Keys per segment of the two-level search: 64 pairs are 1 KiB, 16 cache lines.
+const FANOUT: usize = 64;
 
 impl MapFileReader<memmap2::Mmap> {
     /// Opens and memory-maps the map file at `path`.
@@ -94,7 +101,13 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
     /// Checks the structure of the map file in `data` and makes a reader for it.
     pub fn new(data: D) -> Result<Self> {
         let (footer, keys) = parse(data.as_ref())?;
-        Ok(MapFileReader { data, footer, keys })
+        let top = keys.iter().step_by(FANOUT).map(|k| k.0).collect();
+        Ok(MapFileReader {
+            data,
+            footer,
+            keys,
+            top,
+        })
     }
 
     /// The bytes of the file.
@@ -112,6 +125,7 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
             bytes: self.data.as_ref(),
             footer: self.footer,
             keys: &self.keys,
+            top: &self.top,
         }
     }
 
@@ -152,7 +166,7 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
     pub fn range(&self, range: RangeInclusive<u64>) -> Ranges<'_> {
         let (lo, hi) = range.into_inner();
         let queries = if lo <= hi {
-            vec_one(lo, hi)
+            Queries::One(lo, hi)
         } else {
             Queries::Many(Vec::new())
         };
@@ -195,7 +209,8 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
             let data = bytes
                 .get(b.start..b.end)
                 .ok_or_else(|| format_err(b.start, "record block outside the file"))?;
-            if crc32fast::hash(data) != b.crc {
+            let stored = view.entry(block).map(|e| e.2);
+            if Some(crc32fast::hash(data)) != stored {
                 return Err(Error::Checksum {
                     block: Block::Records(block as u64),
                     offset: b.start as u64,
@@ -226,8 +241,8 @@ impl<'a, D: AsRef<[u8]>> IntoIterator for &'a MapFileReader<D> {
 }
 
 /// Checks the header and footer and the sparse index against the file's length, and returns
-/// the footer with the sparse index's first indexes.
-fn parse(bytes: &[u8]) -> Result<(Footer, Vec<u64>)> {
+/// the footer with the sparse index's first indexes and block offsets.
+fn parse(bytes: &[u8]) -> Result<(Footer, Vec<(u64, u64)>)> {
     let len = bytes.len();
     if len < HEADER_LEN + FOOTER_LEN {
         return Err(format_err(0, "file too short for a header and a footer"));
@@ -337,6 +352,7 @@ fn parse(bytes: &[u8]) -> Result<(Footer, Vec<u64>)> {
         bytes,
         footer,
         keys: &[],
+        top: &[],
     };
     // At most one key per 20 bytes of the file, as checked above.
     let mut keys = Vec::with_capacity(entries);
@@ -362,7 +378,7 @@ fn parse(bytes: &[u8]) -> Result<(Footer, Vec<u64>)> {
             return Err(format_err(at, "sparse index entries out of order"));
         }
         prev_index = block.first;
-        keys.push(block.first);
+        keys.push((block.first, block.start as u64));
     }
     Ok((footer, keys))
 }
@@ -372,8 +388,10 @@ fn parse(bytes: &[u8]) -> Result<(Footer, Vec<u64>)> {
 struct View<'a> {
     bytes: &'a [u8],
     footer: Footer,
-    /// The sparse index's first indexes.
-    keys: &'a [u64],
+    /// The sparse index's (first index, block offset) pairs.
+    keys: &'a [(u64, u64)],
+    /// Every [`FANOUT`]th of them.
+    top: &'a [u64],
 }
 
 /// One block of records, as the sparse index describes it.
@@ -385,7 +403,6 @@ struct BlockInfo {
     first: u64,
     /// No record in the block may have a larger index: the next block's first index.
     upper: u64,
-    crc: u32,
 }
 
 impl View<'_> {
@@ -401,15 +418,25 @@ impl View<'_> {
         ))
     }
 
+    /// The first index and the offset of block `k`: from memory once the file is open, from
+    /// the sparse index while opening.
+    fn first_and_offset(&self, k: usize) -> Option<(u64, u64)> {
+        if self.keys.is_empty() {
+            self.entry(k).map(|(first, offset, _)| (first, offset))
+        } else {
+            self.keys.get(k).copied()
+        }
+    }
+
     fn block(&self, k: usize) -> Result<BlockInfo> {
         let f = &self.footer;
         let at = f.index_offset + k * INDEX_ENTRY_LEN;
-        let (first, start, crc) = self
-            .entry(k)
+        let (first, start) = self
+            .first_and_offset(k)
             .ok_or_else(|| format_err(at, "sparse index entry outside the file"))?;
         let (end, upper) = if k + 1 < f.entries {
-            let (next_first, next_start, _) = self
-                .entry(k + 1)
+            let (next_first, next_start) = self
+                .first_and_offset(k + 1)
                 .ok_or_else(|| format_err(at, "sparse index entry outside the file"))?;
             (next_start, next_first)
         } else {
@@ -429,7 +456,6 @@ impl View<'_> {
             count,
             first,
             upper,
-            crc,
         })
     }
 
@@ -437,7 +463,18 @@ impl View<'_> {
     /// is smaller than `lo` (records equal to `lo` may end the block before one starting
     /// with `lo`), or block 0.
     fn seek_block(&self, lo: u64) -> usize {
-        self.keys.partition_point(|&k| k < lo).saturating_sub(1)
+        // Segment `seg - 1` holds the last key smaller than `lo`: its first key is smaller,
+        // and the next segment's first key is not.
+        let seg = self.top.partition_point(|&k| k < lo);
+        let Some(start) = seg.checked_sub(1).map(|s| s * FANOUT) else {
+            return 0;
+        };
+        let end = self.keys.len().min(start + FANOUT);
+        let within = self
+            .keys
+            .get(start..end)
+            .map_or(0, |segment| segment.partition_point(|k| k.0 < lo));
+        (start + within).saturating_sub(1)
     }
 }
 
@@ -516,10 +553,6 @@ enum Queries {
     Many(Vec<(u64, u64)>),
 }
 
-fn vec_one(lo: u64, hi: u64) -> Queries {
-    Queries::One(lo, hi)
-}
-
 impl Queries {
     fn get(&self, i: usize) -> Option<(u64, u64)> {
         match self {
@@ -572,6 +605,22 @@ impl<'a> Ranges<'a> {
             let Some(cursor) = self.cursor.as_mut() else {
                 return Ok(None);
             };
+            // At the end of a block, the next block's first index tells whether this range
+            // continues there; when not, move on without reading the next block's pages.
+            if cursor.left == 0
+                && let Some(&(next_first, _)) = self.view.keys.get(cursor.block + 1)
+                && next_first > hi
+            {
+                while self
+                    .queries
+                    .get(self.q)
+                    .is_some_and(|(_, hi)| hi < next_first)
+                {
+                    self.q += 1;
+                }
+                self.seek = true;
+                continue;
+            }
             let Some(record) = cursor.next_record(&self.view)? else {
                 return Ok(None);
             };

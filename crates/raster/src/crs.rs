@@ -127,6 +127,19 @@ impl Crs {
         normalized_params(&self.proj4) == normalized_params(&other.proj4)
     }
 
+    /// The longitude/latitude CRS on this CRS's datum (what gdalinfo's corner coordinates use):
+    /// the CRS itself when it is geographic.
+    pub fn geographic(&self) -> Result<Crs> {
+        if self.is_geographic() {
+            return Ok(self.clone());
+        }
+        let datum = datum_part(&self.proj4);
+        Crs::from_proj4(
+            &format!("+proj=longlat {datum} +no_defs"),
+            Some(format!("geographic CRS of {}", self.name)),
+        )
+    }
+
     /// A short label: `EPSG:nnnn` when known, else the proj4 string.
     pub fn label(&self) -> String {
         match self.epsg {
@@ -184,6 +197,26 @@ fn normalized_params(s: &str) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
+}
+
+/// The datum-related parameters of a proj4 string (ellipsoid, datum, towgs84, prime meridian).
+pub(crate) fn datum_part(proj4: &str) -> String {
+    proj4_params(proj4)
+        .filter(|(k, _)| {
+            matches!(
+                *k,
+                "datum" | "ellps" | "a" | "b" | "rf" | "f" | "towgs84" | "nadgrids" | "pm"
+            )
+        })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                format!("+{k}")
+            } else {
+                format!("+{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The first quoted string of a WKT definition: the CRS name.
@@ -314,6 +347,14 @@ mod tests {
         assert_ne!(a, b);
         let c = Crs::parse("+proj=utm +zone=24 +south +ellps=GRS80").unwrap();
         assert!(!a.is_equivalent(&c));
+    }
+
+    #[test]
+    fn crs_and_transformer_can_be_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Crs>();
+        send_sync::<super::Transformer>();
+        send_sync::<crate::Raster>();
     }
 
     #[test]

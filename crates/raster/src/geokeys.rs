@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::crs::{Crs, proj4_params};
+use crate::crs::{Crs, datum_part};
 use crate::error::{Error, Result};
 
 /// "User-defined" in every GeoKey code space (GeoTIFF 1.0 spec, section 6.3).
@@ -679,26 +679,6 @@ fn units_code(crs: &Crs) -> Result<u16> {
             "writing linear unit {u} as a GeoKey (only m, ft, us-ft)"
         ))),
     }
-}
-
-/// The datum-related parameters of a proj4 string (ellipsoid, datum, towgs84, prime meridian).
-fn datum_part(proj4: &str) -> String {
-    proj4_params(proj4)
-        .filter(|(k, _)| {
-            matches!(
-                *k,
-                "datum" | "ellps" | "a" | "b" | "rf" | "f" | "towgs84" | "nadgrids" | "pm"
-            )
-        })
-        .map(|(k, v)| {
-            if v.is_empty() {
-                format!("+{k}")
-            } else {
-                format!("+{k}={v}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Shortest text that parses back to the same f64.

@@ -282,8 +282,7 @@ pub fn read_geotiff_bytes(bytes: &[u8], limits: &Limits) -> Result<Raster> {
 pub fn read_geotiff_info(path: impl AsRef<Path>) -> Result<GeoTiffInfo> {
     let path = path.as_ref();
     let file = File::open(path)?;
-    guarded(|| info_from(BufReader::with_capacity(1 << 20, file), &Limits::default()))
-        .map_err(|e| e.with_path(path))
+    guarded(|| info_from(BufReader::new(file), &Limits::default())).map_err(|e| e.with_path(path))
 }
 
 /// Reads only the header of an in-memory GeoTIFF.
@@ -436,6 +435,21 @@ fn header<R: Read + Seek>(d: &mut Decoder<R>) -> Result<Header> {
 }
 
 fn check_limits(h: &Header, limits: &Limits) -> Result<()> {
+    // A band becomes one keyed-tile Tile, which caps its cell count.
+    let cells = u64::from(h.cols) * u64::from(h.rows);
+    if cells > keyed_tile::MAX_CELLS {
+        return Err(Error::LimitsExceeded {
+            what: format!(
+                "a {}x{} band ({cells} cells; keyed-tile allows {})",
+                h.cols,
+                h.rows,
+                keyed_tile::MAX_CELLS
+            ),
+            needed: cells.saturating_mul(h.sample_type.bytes()),
+            limit: keyed_tile::MAX_CELLS.saturating_mul(h.sample_type.bytes()),
+            path: None,
+        });
+    }
     let needed = u128::from(h.cols)
         * u128::from(h.rows)
         * u128::from(h.bands)

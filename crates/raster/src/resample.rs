@@ -174,11 +174,13 @@ impl FromStr for ResampleMethod {
 /// (NaN gives NaN; the callers' range checks reject it).
 #[inline]
 pub(crate) fn ffloor(x: f64) -> f64 {
-    if !(x.abs() < 4_503_599_627_370_496.0) {
+    // Beyond 2^52 every f64 is already whole (and NaN passes through).
+    if x.is_nan() || x.abs() >= 4_503_599_627_370_496.0 {
         return x;
     }
     let t = x as i64 as f64;
-    if t > x { t - 1.0 } else { t }
+    // Branch-free: the comparison is unpredictable on real data, a branch here mispredicts.
+    t - f64::from(u8::from(t > x))
 }
 
 /// A cell type the kernels read and write: converts to `f64` and back with GDAL's rounding.
@@ -406,12 +408,13 @@ impl Sampler {
         if !(sx >= 0.0 && sy >= 0.0) {
             return None;
         }
-        let ix = ffloor(sx + 1e-10);
-        let iy = ffloor(sy + 1e-10);
-        if ix >= cols as f64 || iy >= rows as f64 {
+        // Non-negative here, so truncation is floor; `as` saturates huge values.
+        let ix = (sx + 1e-10) as usize;
+        let iy = (sy + 1e-10) as usize;
+        if ix >= cols || iy >= rows {
             return None;
         }
-        Some(iy as usize * cols + ix as usize)
+        Some(iy * cols + ix)
     }
 
     /// Samples `band` at the continuous source position `(sx, sy)`.
@@ -453,9 +456,17 @@ impl Sampler {
             return None;
         }
         // At most 2 * (radius + 1) taps per axis; radius stays small unless downsampling hard.
-        let mut wx = [0.0f64; 64];
-        let nx = ((i_max - i_min + 1) as usize).min(wx.len());
-        for (k, w) in wx.iter_mut().take(nx).enumerate() {
+        // Up to 64 taps per axis live on the stack; wider kernels (strong downsampling) on the heap.
+        let nx = (i_max - i_min + 1) as usize;
+        let mut stack = [0.0f64; 64];
+        let mut heap = Vec::new();
+        let wx: &mut [f64] = if nx <= stack.len() {
+            &mut stack[..nx]
+        } else {
+            heap.resize(nx, 0.0);
+            &mut heap
+        };
+        for (k, w) in wx.iter_mut().enumerate() {
             let d = (i_min + k as i64) as f64 - dx;
             *w = self.method.weight(if self.x_scale < 1.0 {
                 d * self.x_scale
@@ -478,7 +489,7 @@ impl Sampler {
             let row = iy + j;
             let mut racc = 0.0;
             let mut racc_w = 0.0;
-            for (k, &w2) in wx.iter().take(nx).enumerate() {
+            for (k, &w2) in wx.iter().enumerate() {
                 if let Some(v) = band.get_i(ix + i_min + k as i64, row) {
                     racc += v * w2;
                     racc_w += w2;
@@ -684,6 +695,30 @@ mod tests {
             .sample(&band, 4.0, 4.0)
             .unwrap();
         assert!((v - 50.0).abs() < 5.0, "{v}");
+    }
+
+    proptest::proptest! {
+        /// Bilinear and the B-spline have non-negative weights, so they never leave the range
+        /// of the cells around the sample; cubic convolution and lanczos may ring a little.
+        #[test]
+        fn kernels_stay_within_their_neighbourhood(
+            cells in proptest::collection::vec(0.0f64..255.0, 64),
+            sx in 0.0f64..8.0,
+            sy in 0.0f64..8.0,
+        ) {
+            let band = BandView::new(&cells, 8, 8, None).unwrap();
+            let (lo, hi) = cells.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+            for m in ResampleMethod::ALL {
+                let v = Sampler::new(m).sample(&band, sx, sy).unwrap();
+                let ring = match m {
+                    ResampleMethod::CubicConvolution | ResampleMethod::Lanczos => 0.25 * (hi - lo),
+                    _ => 1e-9,
+                };
+                proptest::prop_assert!(v >= lo - ring && v <= hi + ring, "{m}: {v} outside {lo}..{hi}");
+            }
+            let near = Sampler::new(ResampleMethod::NearestNeighbor).sample(&band, sx, sy).unwrap();
+            proptest::prop_assert_eq!(near, cells[(sy as usize).min(7) * 8 + (sx as usize).min(7)]);
+        }
     }
 
     #[test]

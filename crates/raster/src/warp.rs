@@ -517,9 +517,10 @@ fn plan_row(
 ) {
     let (ox, oy) = (window.col0 as f64, window.row0 as f64);
     let nearest = sampler.is_nearest();
+    let everywhere = window.own.iter().all(|v| v.is_infinite());
     for (p, &(sx, sy)) in plan.iter_mut().zip(coords) {
         p.index = SKIP;
-        if !owned(window, sx, sy) {
+        if !everywhere && !owned(window, sx, sy) {
             continue;
         }
         let (lx, ly) = (sx - ox, sy - oy);

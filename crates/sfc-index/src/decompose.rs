@@ -131,9 +131,9 @@ pub(crate) fn decompose<const D: usize, T: Tree<D>>(
         if candidate.ranges.len() > cap {
             high = Some(guess);
         } else if candidate.cells_covered < best.cells_covered {
-            // Less than 1% fewer cells covered: further walks are not worth their time.
+            // Less than 5% fewer cells covered: further walks are not worth their time.
             let small_gain =
-                (best.cells_covered - candidate.cells_covered) * 100 < best.cells_covered;
+                (best.cells_covered - candidate.cells_covered) * 20 < best.cells_covered;
             low = guess;
             best = candidate;
             if small_gain {

@@ -149,10 +149,10 @@ const fn build_state_table(n: u32) -> StateTable {
 const H2: StateTable = build_state_table(2);
 const H3: StateTable = build_state_table(3);
 const H2_STATES: usize = H2.count;
+const H3_STATES: usize = H3.count;
 /// The state tables in memory, for look-ups at run time (a `const` may be copied per use).
 static H2_TABLE: StateTable = H2;
 static H3_TABLE: StateTable = H3;
-const H3_STATES: usize = H3.count;
 
 /// Bits per dimension consumed by one 2-D table step.
 const STEP2: u32 = 4;

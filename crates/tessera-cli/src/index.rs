@@ -40,8 +40,9 @@ pub(crate) enum IndexCommand {
         /// index's bounds are ignored.
         #[arg(long, value_name = "C0,R0,C1,R1[,T0,T1]", allow_hyphen_values = true)]
         query: BoundsArg,
-        /// At most this many ranges (a loose cap: coarser ranges cover more cells than the
-        /// box holds). Without it the ranges are exact.
+        /// At most this many ranges (GeoMesa's default is 2000). Coarser ranges then also
+        /// cover cells outside the query, and the summary says how many cells they cover.
+        /// Without it the ranges are exact.
         #[arg(long, value_name = "N")]
         max_ranges: Option<usize>,
         /// At most this many levels of curve refinement below the cell holding the query.
@@ -59,7 +60,8 @@ pub(crate) struct IndexArgs {
     /// The index's key bounds: `C0,R0,C1,R1` (spatial) or `C0,R0,C1,R1,T0,T1` (space-time, epoch ms).
     #[arg(long, value_name = "C0,R0,C1,R1[,T0,T1]", allow_hyphen_values = true)]
     bounds: BoundsArg,
-    /// The width of a time bin in milliseconds; required for space-time bounds (86400000 is one day).
+    /// The width of a time bin in milliseconds; required for space-time bounds (86400000 is
+    /// one day). Hilbert gives time enough bits for bins at most this wide.
     #[arg(long, value_name = "MS")]
     temporal_resolution: Option<i64>,
 }

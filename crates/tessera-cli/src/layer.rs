@@ -396,8 +396,11 @@ fn info(catalog: &Catalog, layer: &LayerId, json: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let field =
-        |v: &Value, name: &str| v.get(name).map_or_else(|| "-".to_owned(), Value::to_string);
+    let field = |v: &Value, name: &str| match v.get(name) {
+        None => "-".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
     println!("layer:        {layer}");
     println!("keys:         {}", info.key_class);
     println!("values:       {}", info.value_class);
@@ -662,6 +665,9 @@ fn spinner(json: bool, message: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
     bar.set_message(message.to_owned());
     bar.enable_steady_tick(Duration::from_millis(120));
     bar

@@ -275,6 +275,12 @@ fn info_text(
     if let Some(gt) = info.transform {
         let _ = writeln!(s, "Corner Coordinates:");
         let (c, r) = (f64::from(info.cols), f64::from(info.rows));
+        let geographic = crs.is_some_and(raster::Crs::is_geographic);
+        // Corners also in longitude/latitude on the CRS's own datum, as gdalinfo shows them.
+        let to_lonlat = crs.filter(|c| !c.is_geographic()).and_then(|c| {
+            let geo = c.geographic().ok()?;
+            raster::Transformer::new(c, &geo).ok()
+        });
         for (name, col, row) in [
             ("Upper Left ", 0.0, 0.0),
             ("Lower Left ", 0.0, r),
@@ -283,7 +289,20 @@ fn info_text(
             ("Center     ", c / 2.0, r / 2.0),
         ] {
             let (x, y) = gt.pixel_to_map(col, row);
-            let _ = writeln!(s, "{name} ({x:>12.3}, {y:>12.3})");
+            let _ = if geographic {
+                write!(s, "{name} ({x:12.7},{y:12.7})")
+            } else {
+                write!(s, "{name} ({x:12.3},{y:12.3})")
+            };
+            let lonlat = if geographic {
+                Some((x, y))
+            } else {
+                to_lonlat.as_ref().and_then(|t| t.transform(x, y).ok())
+            };
+            if let Some((lon, lat)) = lonlat {
+                let _ = write!(s, " ({},{})", dms(lon, 'E', 'W'), dms(lat, 'N', 'S'));
+            }
+            let _ = writeln!(s);
         }
     }
     for b in 1..=info.bands {
@@ -305,6 +324,19 @@ fn info_text(
         }
     }
     s
+}
+
+/// Degrees as gdalinfo prints them: `%3dd%2d'%5.2f"H`, seconds rounded to hundredths with
+/// the carry into minutes and degrees applied first.
+fn dms(v: f64, positive: char, negative: char) -> String {
+    let hemisphere = if v < 0.0 { negative } else { positive };
+    // Half a hundredth of a second, added before truncating so that rounding carries.
+    let eps = 0.005 / 3600.0;
+    let a = v.abs() + eps;
+    let d = a.trunc();
+    let m = ((a - d) * 60.0).trunc();
+    let sec = ((a - d) * 3600.0 - m * 60.0 - eps * 3600.0).max(0.0);
+    format!("{:3}d{:2}'{sec:5.2}\"{hemisphere}", d as i64, m as i64)
 }
 
 fn render(

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use tessera::sfc_index;
-//! let _ = core::any::type_name::<sfc_index::ZCurve2>();
+//! let _ = core::any::type_name::<sfc_index::ZOrder2>();
 //! ```
 //!
 //! # Crate features

@@ -76,7 +76,7 @@ fn trials(args: &[String]) -> Result<ExitCode, String> {
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("layer-store-crash-{}", std::process::id()))
+        layer_store::crash::scratch_dir().join(format!("layer-store-crash-{}", std::process::id()))
     });
     let config = CrashConfig::new(exe, &dir)
         .trials(n)

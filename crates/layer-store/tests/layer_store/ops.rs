@@ -161,7 +161,15 @@ fn open_cleans_leftovers_of_killed_writers() {
     // A temporary attribute file of a dead process (pid 0 never names a user process).
     let tmp = dir.path().join("_attributes").join(".tmp-x-0-1");
     std::fs::write(&tmp, b"{").unwrap();
+    // Things the catalog did not make are never touched.
+    std::fs::create_dir_all(dir.path().join("notes").join("7")).unwrap();
+    std::fs::write(
+        dir.path().join("notes").join("7").join("readme.txt"),
+        b"mine",
+    )
+    .unwrap();
     let reopened = Catalog::open(dir.path()).unwrap();
+    assert!(dir.path().join("notes/7/readme.txt").is_file());
     let entries: Vec<_> = std::fs::read_dir(&layer_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

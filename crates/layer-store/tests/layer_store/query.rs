@@ -69,7 +69,7 @@ fn queries_agree_with_the_model_in_index_order() {
                 .map(|(k, v)| (*k, v.clone()))
                 .collect();
             for budget in [Budget::EXACT, Budget::max_ranges(1), Budget::max_ranges(7)] {
-                let options = QueryOptions::default().budget(budget);
+                let options = QueryOptions::default().budget(budget).parallel_min_cells(0);
                 let mut last = 0;
                 let mut got = BTreeMap::new();
                 for r in reader.query_with(&b, &options).unwrap() {
@@ -96,7 +96,13 @@ fn queries_agree_with_the_model_in_index_order() {
 fn dropping_a_query_early_stops_it() {
     let (_dir, catalog, layer, _model) = spatial_layer(2);
     let reader = catalog.reader::<SpatialKey>(&layer).unwrap();
-    let first: Vec<_> = reader.all().unwrap().take(3).collect();
+    let everything = spatial_bounds(0, 0, 63, 63);
+    let options = QueryOptions::default().parallel_min_cells(0);
+    let first: Vec<_> = reader
+        .query_with(&everything, &options)
+        .unwrap()
+        .take(3)
+        .collect();
     assert_eq!(first.len(), 3);
     // The reader still works afterwards.
     assert!(reader.read(&SpatialKey::new(0, 0)).is_ok());
@@ -187,7 +193,13 @@ fn time_range_queries_refine_within_a_bin() {
         let reader = catalog.reader::<SpaceTimeKey>(&layer).unwrap();
         // Batches hold 256 records: 700 colliding records span several, which the
         // sequential iterator resumes in the middle of an index group.
-        let all: Vec<_> = reader.all().unwrap().map(Result::unwrap).collect();
+        let all_keys = st_bounds(0, 0, 0, 3, 3, 10_000_000);
+        let options = QueryOptions::default().parallel_min_cells(0);
+        let all: Vec<_> = reader
+            .query_with(&all_keys, &options)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(all.len(), model.len());
         let all: BTreeMap<_, _> = all.into_iter().collect();
         assert_eq!(all, model);

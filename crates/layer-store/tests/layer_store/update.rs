@@ -210,3 +210,36 @@ fn update_of_an_empty_layer_writes_new_parts() {
         updates.into_iter().collect()
     );
 }
+
+#[test]
+fn concurrent_updates_of_one_layer_take_turns() {
+    let (_dir, catalog, layer, mut model) = setup();
+    let batches: Vec<Vec<(SpatialKey, Vec<u8>)>> = (0..4)
+        .map(|t| {
+            (0..8)
+                .map(|i| (SpatialKey::new(16 + t, i), value(16 + t, i, 5)))
+                .collect()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for batch in &batches {
+            let catalog = catalog.clone();
+            let layer = layer.clone();
+            s.spawn(move || {
+                catalog
+                    .update(
+                        &layer,
+                        batch.clone(),
+                        updating_wins,
+                        &UpdateOptions::default(),
+                    )
+                    .unwrap();
+            });
+        }
+    });
+    for batch in batches {
+        model.extend(batch);
+    }
+    assert_eq!(contents::<SpatialKey>(&catalog, &layer), model);
+    catalog.verify(&layer).unwrap();
+}

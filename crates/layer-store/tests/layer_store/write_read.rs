@@ -191,3 +191,113 @@ fn metadata_grows_to_cover_the_data() {
         Err(Error::KeyTypeMismatch { .. })
     ));
 }
+
+#[test]
+fn a_reader_of_a_replaced_generation_reports_stale_and_reopens() {
+    let (_dir, catalog) = catalog();
+    let layer = id("stale", 0);
+    let bounds = spatial_bounds(0, 0, 15, 15);
+    let records: Vec<_> = (0..16)
+        .flat_map(|c| (0..16).map(move |r| (SpatialKey::new(c, r), value(c, r, 0))))
+        .collect();
+    let options = WriteOptions::default().max_part_bytes(512).overwrite(true);
+    catalog
+        .write(
+            &layer,
+            metadata(bounds),
+            zorder(),
+            records.clone(),
+            &options,
+        )
+        .unwrap();
+    let reader = catalog.reader::<SpatialKey>(&layer).unwrap();
+    let first = SpatialKey::new(0, 0);
+    assert!(reader.read(&first).is_ok());
+    catalog
+        .write(&layer, metadata(bounds), zorder(), records, &options)
+        .unwrap();
+    // The part of (0, 0) is still mapped; another part is gone with the old generation.
+    assert!(reader.read(&first).is_ok());
+    let far = SpatialKey::new(15, 15);
+    assert!(matches!(reader.read(&far), Err(Error::StaleReader { .. })));
+    assert_eq!(
+        reader.reopen().unwrap().read(&far).unwrap(),
+        value(15, 15, 0)
+    );
+}
+
+#[test]
+fn damaged_parts_are_reported_not_panicked_on() {
+    let (_dir, catalog) = catalog();
+    let layer = id("damaged", 0);
+    let records: Vec<_> = (0..16)
+        .flat_map(|c| (0..16).map(move |r| (SpatialKey::new(c, r), value(c, r, 0))))
+        .collect();
+    catalog
+        .write(
+            &layer,
+            metadata(spatial_bounds(0, 0, 15, 15)),
+            zorder(),
+            records.clone(),
+            &WriteOptions::default().max_part_bytes(1024),
+        )
+        .unwrap();
+    let reader = catalog.reader::<SpatialKey>(&layer).unwrap();
+    let parts: Vec<_> = reader.parts().map(|(_, p)| p.to_path_buf()).collect();
+    drop(reader);
+    // Flip a byte inside the records of one part, and truncate another.
+    let mut bytes = std::fs::read(&parts[0]).unwrap();
+    bytes[40] ^= 0x55;
+    std::fs::write(&parts[0], &bytes).unwrap();
+    let short = std::fs::read(&parts[1]).unwrap();
+    std::fs::write(&parts[1], &short[..short.len() / 2]).unwrap();
+    match catalog.verify(&layer) {
+        Err(Error::Part { path, .. }) => assert_eq!(path, parts[0]),
+        other => panic!("{other:?}"),
+    }
+    let reader = catalog.reader::<SpatialKey>(&layer).unwrap();
+    let mut errors = 0;
+    for (k, v) in &records {
+        match reader.read(k) {
+            Ok(got) => assert!(got == *v || got.len() == v.len()),
+            Err(_) => errors += 1,
+        }
+    }
+    assert!(errors > 0);
+    let mut query_failed = false;
+    for r in reader.all().unwrap() {
+        if r.is_err() {
+            query_failed = true;
+        }
+    }
+    assert!(query_failed);
+}
+
+#[test]
+fn tiles_round_trip_through_the_codec() {
+    use keyed_tile::codec::Compression;
+    use keyed_tile::{CellType, MultibandTile, Tile};
+    let (_dir, catalog) = catalog();
+    let layer = id("tiles", 2);
+    let tiles: Vec<_> = (0..4)
+        .map(|c| {
+            let mut t = Tile::new("int16".parse::<CellType>().unwrap(), 8, 8).unwrap();
+            t.set(1, 2, c * 100).unwrap();
+            (SpatialKey::new(c, 1), MultibandTile::from(t))
+        })
+        .collect();
+    catalog
+        .write_tiles(
+            &layer,
+            metadata(spatial_bounds(0, 0, 7, 7)),
+            zorder(),
+            tiles.clone(),
+            Compression::default(),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+    let reader = catalog.reader::<SpatialKey>(&layer).unwrap();
+    for (k, t) in &tiles {
+        assert_eq!(&reader.read_tile(k).unwrap(), t);
+    }
+}

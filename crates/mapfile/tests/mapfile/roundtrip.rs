@@ -201,3 +201,20 @@ fn recommended_intervals_shrink_with_record_size() {
     assert_eq!(interval(1024), 4);
     assert_eq!(interval(usize::MAX), 4);
 }
+
+#[test]
+fn lookups_across_many_index_segments() {
+    // Thousands of sparse index entries, with runs of duplicates crossing block edges.
+    let recs: Vec<(u64, Vec<u8>)> = (0u64..5000)
+        .map(|n| (n / 3 * 2, n.to_le_bytes().to_vec()))
+        .collect();
+    let reader = MapFileReader::new(write(&recs, 2)).unwrap();
+    for probe in 0..3400u64 {
+        let want: Vec<&[u8]> = recs
+            .iter()
+            .filter(|r| r.0 == probe)
+            .map(|r| r.1.as_slice())
+            .collect();
+        assert_eq!(reader.get(probe).unwrap(), want, "index {probe}");
+    }
+}

@@ -726,8 +726,22 @@ fn hostile_sizes_hit_the_limit_before_allocating() {
     let Error::LimitsExceeded { needed, limit, .. } = err else {
         panic!("{err:?}");
     };
+    // keyed-tile's cap on cells per band comes first.
     assert_eq!(needed, 1_000_000 * 1_000_000);
-    assert_eq!(limit, 4 << 30);
+    assert_eq!(limit, keyed_tile::MAX_CELLS);
+    // Under that cap, the byte limit applies: 40000 x 40000 x 1 byte against 1 GiB.
+    for tag in [256, 257, 278] {
+        patch_long(&mut bytes, tag, 40_000);
+    }
+    let one_gib = Limits {
+        max_raster_bytes: 1 << 30,
+        ..Limits::default()
+    };
+    let err = read_geotiff_bytes(&bytes, &one_gib).unwrap_err();
+    let Error::LimitsExceeded { needed, limit, .. } = err else {
+        panic!("{err:?}");
+    };
+    assert_eq!((needed, limit), (40_000 * 40_000, 1 << 30));
     // A tight limit rejects even the real file.
     let tight = Limits {
         max_raster_bytes: 349 * 352 * 6 - 1,

@@ -260,3 +260,32 @@ fn bad_input_exits_1_with_a_clear_message() {
     );
     assert!(!png.exists());
 }
+
+/// The corner block of `tessera raster info` matches gdalinfo's character for character,
+/// longitude/latitude in degrees, minutes and seconds included (golden/gdalinfo_corners.txt).
+#[test]
+fn info_corner_coordinates_match_gdalinfo() {
+    let golden = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cli/golden/gdalinfo_corners.txt"),
+    )
+    .unwrap();
+    let body: String = golden
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .fold(String::new(), |acc, l| acc + l + "\n");
+    let mut files = 0;
+    for block in body.split("== ").skip(1) {
+        let (file, expected) = block.split_once('\n').unwrap();
+        let out = tessera(&["raster", "info", &sample(file)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        let start = text.find("Corner Coordinates:").unwrap();
+        let got: String = text[start..]
+            .lines()
+            .take(6)
+            .fold(String::new(), |acc, l| acc + l + "\n");
+        assert_eq!(got, expected, "{file}");
+        files += 1;
+    }
+    assert_eq!(files, 4);
+}
