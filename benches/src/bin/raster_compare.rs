@@ -127,6 +127,28 @@ fn main() -> anyhow::Result<()> {
     if only.as_ref().is_some_and(|o| o != "tile-pyramid-png") {
         return Ok(());
     }
+    // Context for the warp ratios: the same GeoTIFF read and written with no warp at all.
+    if only.is_none() {
+        let ours_out = scratch.path().join("ours_copy.tif");
+        let theirs_out = scratch.path().join("gdal_copy.tif");
+        let ours = best_of(runs, || {
+            let src = read_geotiff(&input)?;
+            write_geotiff_with(&src, &ours_out, &uncompressed)?;
+            Ok(())
+        })?;
+        let theirs = best_of(runs, || {
+            run(
+                "gdal_translate",
+                &[
+                    "-q",
+                    &input.to_string_lossy(),
+                    &theirs_out.to_string_lossy(),
+                ],
+            )
+        })?;
+        report("copy-no-warp", ours, theirs);
+    }
+
     // Tiles and pyramid: web mercator, gdal2tiles' default maximum zoom (the finest zoom not
     // finer than the source), nearest neighbour on both sides, PNG tiles in z/x/y folders.
     let probe = read_geotiff(&input)?;

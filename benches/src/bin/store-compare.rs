@@ -3,15 +3,19 @@
 //! queries timed on each, printed as a table and as `speedup <op> vs <peer>: <x>` lines.
 //!
 //! Usage: `cargo run --release -p benches --bin store-compare -- [--tiles N] [--reads R]
-//! [--boxes B] [--box-side S] [--dir DIR]`, or `-- --rss-check [--budget-mib M] [--data-mib D]`
-//! to write D MiB (default 256) through a Tessera writer with a memory budget of M MiB
-//! (default 64) and compare the peak RSS (`VmHWM` of /proc/self/status) with M + 64 MiB.
+//! [--boxes B] [--box-side S] [--runs N] [--write-runs N] [--dir DIR]`, or
+//! `-- --rss-check [--budget-mib M] [--data-mib D]` to write D MiB (default 256) through a
+//! Tessera writer with a memory budget of M MiB (default 64) and compare the peak RSS
+//! (`VmHWM` of /proc/self/status) with M + 64 MiB. `--tessera-only` and `--index-interval N`
+//! help profiling Tessera alone.
 //!
 //! Every store gets the same input: N encoded 256×256 uint8 tiles (zstd level 1, tens of KiB
 //! each) on a square grid, given in one shuffled order (records arrive in any order). Every
 //! store writes durably (Tessera fsyncs its parts, redb commits with its default durability,
 //! SQLite runs with `synchronous=FULL` in one transaction). Reads are warm: each read phase
-//! runs once untimed, then timed, with the same random keys and boxes for every store.
+//! runs once untimed, then in rounds where the stores take turns, with the same random keys
+//! and boxes for every store; each store's best round counts (the machine is shared and noisy,
+//! and taking turns exposes every store to the same disturbance).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -53,11 +53,10 @@ impl WriterOptions {
     /// Lookups only get faster as the interval shrinks (a lookup scans up to one interval
     /// of records, each step touching a new cache line once records pass 64 bytes), so the
     /// index size is what bounds it. Measured with `benches/benches/mapfile.rs`
-    /// (`mapfile_get_interval`, warm 32 MiB files): 64-byte payloads 0.40 µs at interval 4,
-    /// 0.43 µs at 16, 0.47 µs at 32, 0.99 µs at 128; 1 KiB payloads 0.30, 0.35, 0.80 and
-    /// 1.04 µs; 16 KiB payloads 0.25, 0.32, 0.49 and 1.10 µs. This gives 32 for 64-byte
-    /// records, 16 for 128 bytes, 8 for 256 bytes and 4 from about 500 bytes up (GeoTrellis
-    /// used 4 for its tiles; Hadoop's MapFile uses 128).
+    /// (`mapfile_get_interval`, warm 32 MiB files; table in `FORMAT.md`): interval 128 is
+    /// 2–4 times slower than 16 or less for 64-byte, 1 KiB and 16 KiB payloads alike. The
+    /// rule gives 32 for 64-byte records, 16 for 128 bytes, 8 for 256 bytes and 4 from about
+    /// 500 bytes up (GeoTrellis used 4 for its tiles; Hadoop's MapFile uses 128).
     pub fn for_record_size(payload_bytes: usize) -> Self {
         let record_bytes = (RECORD_HEADER_LEN as u64).saturating_add(payload_bytes as u64);
         let block_bytes = |interval: u64| interval.saturating_mul(record_bytes);

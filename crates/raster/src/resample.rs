@@ -206,8 +206,10 @@ macro_rules! int_pixel {
             }
             #[inline]
             fn from_f64(v: f64) -> Self {
-                // `as` saturates and maps NaN to zero, which is the clamp we want.
-                ffloor(v + 0.5) as $t
+                // `as` saturates and maps NaN to zero, which is the clamp we want. For
+                // non-negative values truncation already is floor (the common, predictable case).
+                let r = v + 0.5;
+                if r >= 0.0 { r as $t } else { ffloor(r) as $t }
             }
         }
     )*};

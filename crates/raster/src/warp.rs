@@ -822,6 +822,24 @@ pub fn target_grid(raster: &Raster, dst_crs: &Crs, options: &WarpOptions) -> Res
 ///
 /// The cell type and NoData are kept; target cells with no source become NoData (zero for
 /// cell types without NoData, as gdalwarp initialises them).
+///
+/// ```
+/// use keyed_tile::{MultibandTile, Tile};
+/// use raster::{Crs, GeoTransform, Raster, ResampleMethod, WarpOptions, warp};
+/// // 20 x 20 cells of 30 m in UTM zone 25S, warped to longitude/latitude.
+/// let values: Vec<f64> = (0..400).map(f64::from).collect();
+/// let tile = Tile::from_f64s("float32".parse()?, 20, 20, &values)?;
+/// let utm = Raster {
+///     tile: MultibandTile::from(tile),
+///     transform: GeoTransform::north_up(288_776.25, 9_120_760.75, 30.0, 30.0),
+///     crs: Crs::parse("EPSG:31985")?,
+/// };
+/// let options = WarpOptions { method: ResampleMethod::Bilinear, ..WarpOptions::default() };
+/// let lonlat = warp(&utm, &Crs::parse("EPSG:4326")?, &options)?;
+/// assert!((lonlat.cols() as i64 - 20).abs() <= 1 && (lonlat.rows() as i64 - 20).abs() <= 1);
+/// assert!((lonlat.transform.origin_x + 34.916).abs() < 0.001);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn warp(raster: &Raster, dst_crs: &Crs, options: &WarpOptions) -> Result<Raster> {
     let grid = target_grid(raster, dst_crs, options)?;
     let to_src = transformer_for(&raster.crs, dst_crs)?;

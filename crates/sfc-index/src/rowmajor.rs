@@ -145,8 +145,12 @@ impl Curve2 for RowMajor2 {
         let rows = y1 - y0 + 1;
         let cap = budget.max_ranges.map_or(u64::MAX, |m| m.max(1) as u64);
         let per_group = rows.div_ceil(cap).max(1);
+        // Reserve for at most 4096 groups up front: an exact decomposition of a tall box
+        // can hold 2^32 ranges, and the vector should grow into that rather than ask for
+        // it all before the first row.
+        let groups = rows.div_ceil(per_group).min(4096);
         let mut ranges: Vec<RangeInclusive<u64>> =
-            Vec::with_capacity(rows.div_ceil(per_group) as usize);
+            Vec::with_capacity(usize::try_from(groups).unwrap_or(4096));
         let mut cells_covered = 0u128;
         let mut first = y0;
         while first <= y1 {

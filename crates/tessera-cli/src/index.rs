@@ -14,6 +14,11 @@ use tessera::sfc_index::{Budget, Decomposition};
 
 use crate::UsageError;
 
+/// The most ranges `index ranges` prints. An exact cover needs about one range per cell
+/// along the query's edge, so an unaligned box spanning 2^32 columns needs billions; a
+/// million lines of output is already more than a caller can use.
+const MAX_RANGES: usize = 100_000;
+
 /// Encode keys and decompose key-bounds queries into index ranges.
 #[derive(Debug, Subcommand)]
 pub(crate) enum IndexCommand {
@@ -40,9 +45,10 @@ pub(crate) enum IndexCommand {
         /// index's bounds are ignored.
         #[arg(long, value_name = "C0,R0,C1,R1[,T0,T1]", allow_hyphen_values = true)]
         query: BoundsArg,
-        /// At most this many ranges (GeoMesa's default is 2000). Coarser ranges then also
-        /// cover cells outside the query, and the summary says how many cells they cover.
-        /// Without it the ranges are exact.
+        /// At most this many ranges (GeoMesa's default is 2000; values above 100000 count
+        /// as 100000). Coarser ranges then also cover cells outside the query, and the
+        /// summary says how many cells they cover. Without it the ranges are exact, and a
+        /// query that needs more than 100000 exact ranges fails.
         #[arg(long, value_name = "N")]
         max_ranges: Option<usize>,
         /// At most this many levels of curve refinement below the cell holding the query.
@@ -261,8 +267,11 @@ pub(crate) fn run(cmd: IndexCommand, json: bool) -> anyhow::Result<()> {
                 )
                 .into());
             }
+            // Every decomposition runs under a cap, so that a huge query with a ragged edge
+            // (whose exact cover can need billions of ranges) fails fast instead of
+            // exhausting memory.
             let budget = Budget {
-                max_ranges,
+                max_ranges: Some(max_ranges.map_or(MAX_RANGES, |n| n.min(MAX_RANGES))),
                 max_recurse,
             };
             let decomposition = match (index.bounds, query) {
@@ -289,6 +298,14 @@ pub(crate) fn run(cmd: IndexCommand, json: bool) -> anyhow::Result<()> {
                 // Ruled out above.
                 _ => return Err(UsageError("--query and --bounds differ in kind".into()).into()),
             };
+            if max_ranges.is_none() && max_recurse.is_none() && !decomposition.is_exact() {
+                anyhow::bail!(
+                    "the query cannot be covered exactly within {MAX_RANGES} ranges \
+                     ({} cells in the box); pass --max-ranges N (e.g. 2000) for fewer, \
+                     coarser ranges",
+                    decomposition.cells_in_box
+                );
+            }
             print_ranges(index.method, &decomposition, json)
         }
     }

@@ -38,13 +38,8 @@ fn json(out: &Output) -> serde_json::Value {
 /// The encoded 4×4 uint8 tile of a key: distinct per key.
 fn tile_bytes(col: i32, row: i32) -> Vec<u8> {
     let cells: Vec<u8> = (0..16).map(|i| (col * 16 + row + i) as u8).collect();
-    let tile = Tile::from_buffer(
-        CellType::UInt8(NoData::Raw),
-        4,
-        4,
-        CellBuffer::UInt8(cells),
-    )
-    .unwrap();
+    let tile =
+        Tile::from_buffer(CellType::UInt8(NoData::Raw), 4, 4, CellBuffer::UInt8(cells)).unwrap();
     codec::encode(&MultibandTile::new(vec![tile]).unwrap(), Compression::None)
 }
 
