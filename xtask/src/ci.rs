@@ -11,11 +11,23 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
     run_in(
         &root,
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
     run_in(&root, "cargo", &["test", "--workspace"], &[])?;
     // Benchmarks run once each, in test mode, so they keep compiling and working.
-    run_in(&root, "cargo", &["bench", "--workspace", "--", "--test"], &[])?;
+    run_in(
+        &root,
+        "cargo",
+        &["bench", "--workspace", "--", "--test"],
+        &[],
+    )?;
     Ok(())
 }

@@ -18,9 +18,9 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         match arg.as_str() {
             "--seconds" => {
                 let value = it.next().context("`--seconds` needs a value")?;
-                seconds = value
-                    .parse()
-                    .with_context(|| format!("`--seconds {value}`: not a whole number of seconds"))?;
+                seconds = value.parse().with_context(|| {
+                    format!("`--seconds {value}`: not a whole number of seconds")
+                })?;
             }
             flag if flag.starts_with('-') => bail!("unknown flag `{flag}`"),
             name if target.is_none() => target = Some(name.to_string()),
@@ -34,7 +34,10 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("name a target: one of {}", targets.join(", "));
     };
     if !targets.contains(&target) {
-        bail!("no fuzz target `{target}`; the targets are {}", targets.join(", "));
+        bail!(
+            "no fuzz target `{target}`; the targets are {}",
+            targets.join(", ")
+        );
     }
     ensure_cargo_fuzz()?;
 
@@ -53,12 +56,14 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
 
 fn list_targets(fuzz_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(fuzz_dir.join("fuzz_targets")).context("reading fuzz/fuzz_targets")? {
+    for entry in
+        std::fs::read_dir(fuzz_dir.join("fuzz_targets")).context("reading fuzz/fuzz_targets")?
+    {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                names.push(stem.to_string());
-            }
+        if path.extension().is_some_and(|e| e == "rs")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            names.push(stem.to_string());
         }
     }
     names.sort();
@@ -72,7 +77,12 @@ fn ensure_cargo_fuzz() -> anyhow::Result<()> {
         .is_ok_and(|o| o.status.success());
     if !installed {
         eprintln!("cargo-fuzz is missing; installing it from crates.io");
-        run_in(&workspace_root(), "cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
+        run_in(
+            &workspace_root(),
+            "cargo",
+            &["install", "cargo-fuzz", "--locked"],
+            &[],
+        )?;
     }
     Ok(())
 }

@@ -64,8 +64,14 @@ pub(crate) fn workspace_root() -> PathBuf {
 }
 
 /// Runs a command to completion in `dir`, echoing it first, and fails if it fails.
-pub(crate) fn run_in(dir: &Path, program: &str, args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
-    eprintln!("$ {}{program} {}", envs.iter().map(|(k, v)| format!("{k}={v} ")).collect::<String>(), args.join(" "));
+pub(crate) fn run_in(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let env_prefix: Vec<String> = envs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    eprintln!("$ {} {program} {}", env_prefix.join(" "), args.join(" "));
     let status = Command::new(program)
         .args(args)
         .envs(envs.iter().copied())

@@ -28,7 +28,10 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<String>> {
     for manifest in member_manifests(root)? {
         let text = fs::read_to_string(&manifest)?;
         if !sets_workspace_lints(&text) {
-            problems.push(format!("{}: does not set `[lints] workspace = true`", rel(root, &manifest)));
+            problems.push(format!(
+                "{}: does not set `[lints] workspace = true`",
+                rel(root, &manifest)
+            ));
         }
     }
     let mut files = Vec::new();
@@ -39,7 +42,10 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<String>> {
         let text = fs::read_to_string(&file)?;
         let first = text.lines().next().unwrap_or("");
         if !first.starts_with("//!") {
-            problems.push(format!("{}:1: the file does not open with a `//!` line saying what it is for", rel(root, &file)));
+            problems.push(format!(
+                "{}:1: the file does not open with a `//!` line saying what it is for",
+                rel(root, &file)
+            ));
         }
     }
     Ok(problems)
@@ -47,7 +53,10 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<String>> {
 
 /// The manifests of the main workspace's members (the fuzz workspace has its own lints).
 fn member_manifests(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut out = vec![root.join("benches/Cargo.toml"), root.join("xtask/Cargo.toml")];
+    let mut out = vec![
+        root.join("benches/Cargo.toml"),
+        root.join("xtask/Cargo.toml"),
+    ];
     for entry in fs::read_dir(root.join("crates"))? {
         let manifest = entry?.path().join("Cargo.toml");
         if manifest.is_file() {
@@ -68,7 +77,9 @@ fn sets_workspace_lints(manifest: &str) -> bool {
             return true;
         }
     }
-    manifest.lines().any(|l| l.replace(' ', "") == "lints.workspace=true")
+    manifest
+        .lines()
+        .any(|l| l.replace(' ', "") == "lints.workspace=true")
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -80,7 +91,10 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if path.is_dir() {
             // Build output and fuzzer working directories are not source.
-            if !matches!(name, "target" | "corpus" | "artifacts" | "coverage" | "seeds") {
+            if !matches!(
+                name,
+                "target" | "corpus" | "artifacts" | "coverage" | "seeds"
+            ) {
                 collect_rs(&path, out)?;
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -91,7 +105,10 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 fn rel(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -101,14 +118,22 @@ mod tests {
     #[test]
     fn workspace_is_tidy() {
         let problems = check(&workspace_root()).unwrap();
-        assert!(problems.is_empty(), "tidy problems:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "tidy problems:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]
     fn lints_detection() {
-        assert!(sets_workspace_lints("[package]\nname = \"a\"\n\n[lints]\nworkspace = true\n"));
+        assert!(sets_workspace_lints(
+            "[package]\nname = \"a\"\n\n[lints]\nworkspace = true\n"
+        ));
         assert!(sets_workspace_lints("lints.workspace = true\n"));
-        assert!(!sets_workspace_lints("[package]\nworkspace = true\n[lints]\n"));
+        assert!(!sets_workspace_lints(
+            "[package]\nworkspace = true\n[lints]\n"
+        ));
         assert!(!sets_workspace_lints("[lints.rust]\nworkspace = true\n"));
     }
 }

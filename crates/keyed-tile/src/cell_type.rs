@@ -323,20 +323,12 @@ impl FromStr for CellType {
             BaseType::Int32 => Self::Int32(NoData::User(parse(value, base).map_err(bad)?)),
             BaseType::Float32 => {
                 let v: f32 = parse(value, base).map_err(bad)?;
-                if v.is_nan() {
-                    return Err(bad(
-                        "NaN is the constant float NoData; write `float32`".to_string()
-                    ));
-                }
+                check_float(value, v.is_nan(), v.is_infinite(), base).map_err(bad)?;
                 Self::Float32(NoData::User(v))
             }
             BaseType::Float64 => {
                 let v: f64 = parse(value, base).map_err(bad)?;
-                if v.is_nan() {
-                    return Err(bad(
-                        "NaN is the constant float NoData; write `float64`".to_string()
-                    ));
-                }
+                check_float(value, v.is_nan(), v.is_infinite(), base).map_err(bad)?;
                 Self::Float64(NoData::User(v))
             }
         };
@@ -355,6 +347,24 @@ impl<'de> Deserialize<'de> for CellType {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// Rejects a parsed float NoData that is NaN (the constant NoData has that role) or that
+/// overflowed to infinity although the text did not say `inf` (e.g. `float32ud1e40`).
+fn check_float(value: &str, nan: bool, infinite: bool, base: BaseType) -> Result<(), String> {
+    if nan {
+        return Err(format!(
+            "NaN is the constant float NoData; write `{}`",
+            base.name()
+        ));
+    }
+    if infinite && !value.to_ascii_lowercase().contains("inf") {
+        return Err(format!(
+            "user-defined NoData `{value}` is outside the range of {}",
+            base.name()
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a user-defined NoData value, naming it and the type on failure.

@@ -611,6 +611,10 @@ fn nodata_fields(ct: &CellType) -> (u8, u64) {
         CellType::Int16(n) => fields(n, |v| i64::from(*v) as u64),
         CellType::UInt16(n) => fields(n, |v| u64::from(*v)),
         CellType::Int32(n) => fields(n, |v| i64::from(*v) as u64),
+        // A NaN user-defined NoData means what constant NoData means (NaN cells are always
+        // NoData), and is written as such, because the decoder refuses NaN user values.
+        CellType::Float32(NoData::User(v)) if v.is_nan() => (0, 0),
+        CellType::Float64(NoData::User(v)) if v.is_nan() => (0, 0),
         CellType::Float32(n) => fields(n, |v| f64::from(*v).to_bits()),
         CellType::Float64(n) => fields(n, |v| v.to_bits()),
     }
@@ -620,7 +624,7 @@ fn cell_type_from_fields(base: BaseType, kind: u8, value: u64) -> Result<CellTyp
     let bad_value = || Error::Corrupt {
         offset: 8,
         reason: format!(
-            "user-defined NoData {value:#x} does not fit {}",
+            "user-defined NoData {value:#x} is NaN or does not fit {}",
             base.name()
         ),
     };
@@ -652,13 +656,19 @@ fn cell_type_from_fields(base: BaseType, kind: u8, value: u64) -> Result<CellTyp
         BaseType::Int16 => pick(kind, || i16::try_from(int(value)).ok()).map(CellType::Int16),
         BaseType::UInt16 => pick(kind, || u16::try_from(value).ok()).map(CellType::UInt16),
         BaseType::Int32 => pick(kind, || i32::try_from(int(value)).ok()).map(CellType::Int32),
+        // A NaN user-defined NoData is refused, as the cell type parser refuses it: NaN is
+        // the constant float NoData, and `float32udNaN` would not parse back.
         BaseType::Float32 => pick(kind, || {
             let v = f64::from_bits(value);
             let narrow = v as f32;
-            (f64::from(narrow).to_bits() == value).then_some(narrow)
+            (!v.is_nan() && f64::from(narrow).to_bits() == value).then_some(narrow)
         })
         .map(CellType::Float32),
-        BaseType::Float64 => pick(kind, || Some(f64::from_bits(value))).map(CellType::Float64),
+        BaseType::Float64 => pick(kind, || {
+            let v = f64::from_bits(value);
+            (!v.is_nan()).then_some(v)
+        })
+        .map(CellType::Float64),
     };
     ct.ok_or_else(bad_value)
 }

@@ -53,6 +53,10 @@ pub trait KeyIndex<K: Key>: Send + Sync {
     /// how many curve cells they cover. Time is binned (by the temporal resolution), so
     /// ranges of space-time indexes may also cover keys of the same bins outside the query.
     /// A query outside the bounds gives no ranges; an inverted query is an error.
+    ///
+    /// An exact decomposition ([`Budget::default`]) of a large query needs about one range
+    /// per key along its edge, which can run to billions; give queries from untrusted input
+    /// a `max_ranges` budget (see [`Budget`]).
     fn decompose(&self, query: &KeyBounds<K>, budget: Budget) -> Result<Decomposition, Error>;
 
     /// The ranges of [`KeyIndex::decompose`]: sorted, non-overlapping, merged, inclusive.

@@ -136,9 +136,10 @@ impl TileLayout {
 
 /// A tile layout laid over a map extent: the mapping between map coordinates and keys.
 ///
-/// JSON (as GeoTrellis): `{"extent":{...},"tileLayout":{...}}`.
+/// JSON (as GeoTrellis): `{"extent":{...},"tileLayout":{...}}`. Deserializing checks what
+/// [`LayoutDefinition::new`] checks.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "RawLayoutDefinition")]
 pub struct LayoutDefinition {
     /// The map area the layout covers.
     pub extent: Extent,
@@ -146,9 +147,26 @@ pub struct LayoutDefinition {
     pub tile_layout: TileLayout,
 }
 
+/// The unchecked JSON shape of [`LayoutDefinition`], validated by `TryFrom`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawLayoutDefinition {
+    extent: Extent,
+    tile_layout: TileLayout,
+}
+
+impl TryFrom<RawLayoutDefinition> for LayoutDefinition {
+    type Error = Error;
+
+    fn try_from(raw: RawLayoutDefinition) -> Result<Self, Error> {
+        Self::new(raw.extent, raw.tile_layout)
+    }
+}
+
 impl LayoutDefinition {
-    /// Makes a layout, checking that the extent has area and the grid is not empty, and that
-    /// the layout's columns and rows fit a key's `i32`.
+    /// Makes a layout, checking that the extent has area and the grid is not empty, that
+    /// the layout's columns and rows fit a key's `i32`, and that tile and cell sizes are
+    /// finite and positive (so every coordinate conversion is well defined).
     pub fn new(extent: Extent, tile_layout: TileLayout) -> Result<Self, Error> {
         let layout = Self {
             extent,
@@ -172,10 +190,29 @@ impl LayoutDefinition {
                 reason: format!("tile layout {t:?} has a zero dimension"),
             });
         }
-        if t.layout_cols > i32::MAX as u32 || t.layout_rows > i32::MAX as u32 {
+        if t.layout_cols > i32::MAX.unsigned_abs() || t.layout_rows > i32::MAX.unsigned_abs() {
             return Err(Error::InvalidLayout {
                 reason: format!("tile layout {t:?} has more tiles per axis than a key can number"),
             });
+        }
+        let (tw, th) = self.tile_size();
+        let (cw, ch) = self.cell_size();
+        for (what, v) in [
+            ("tile width", tw),
+            ("tile height", th),
+            ("cell width", cw),
+            ("cell height", ch),
+        ] {
+            // An extent wider than f64 can hold gives infinite sizes; a tiny one divided
+            // into billions of cells underflows to 0.
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::InvalidLayout {
+                    reason: format!(
+                        "{what} of extent {:?} over tile layout {t:?} is {v}, not a finite positive size",
+                        self.extent
+                    ),
+                });
+            }
         }
         Ok(())
     }

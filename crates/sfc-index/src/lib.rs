@@ -137,6 +137,11 @@ impl_box!(Box3, 3);
 
 /// How far a range decomposition may go. The default is exact: no false positives.
 ///
+/// An exact decomposition needs about one range per cell along the edge of the box that
+/// is not aligned to the curve, so a large, unaligned box (say 2^30 cells on a side) can
+/// need billions of ranges, and the time and memory to match. Decompose boxes that come
+/// from untrusted input with a `max_ranges` budget: that bounds both.
+///
 /// With either limit set, the decomposition stops refining early and covers the rest
 /// of the box with coarser ranges. These still cover every cell of the box, and
 /// [`Decomposition::cells_covered`] reports how many cells they cover in all.

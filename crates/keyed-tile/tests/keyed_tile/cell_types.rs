@@ -62,6 +62,14 @@ fn bad_names_are_errors_naming_the_text() {
         "int16udx",
         "int16ud",
         "float32udNaN",
+        "float32udnan",
+        "float64ud-NaN",
+        "float32ud1e40",
+        "float64ud1e999",
+        "int16ud99999999999",
+        "int32ud2147483648",
+        "uint8ud-1",
+        "int8ud1.5",
         "boolud1",
         "uint8rawx",
         "Int8",
@@ -132,4 +140,24 @@ proptest! {
     fn arbitrary_text_never_panics(text in ".{0,24}") {
         let _ = text.parse::<CellType>();
     }
+}
+
+#[test]
+fn float_no_data_out_of_range_names_the_value() {
+    let err = "float32ud1e40".parse::<CellType>().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`1e40` is outside the range of float32"),
+        "{err}"
+    );
+    let err = "int16ud99999999999".parse::<CellType>().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`99999999999` is not a valid int16"),
+        "{err}"
+    );
+    // Infinity spelled out is a real value, and prints back the same way.
+    let t: CellType = "float32ud-inf".parse().unwrap();
+    assert_eq!(t, CellType::Float32(NoData::User(f32::NEG_INFINITY)));
+    assert_eq!(t.to_string().parse::<CellType>().unwrap(), t);
 }

@@ -206,6 +206,20 @@ fn specific_errors() {
         codec::decode(&craft(0, 1, 1, 1, 0, 1, &[2])),
         Err(Error::Corrupt { .. })
     ));
+    // A NaN user-defined NoData (kind 2) is refused, naming the NoData field.
+    let mut nan = craft(7, 1, 1, 1, 0, 8, &[0; 8]);
+    nan[7] = 2;
+    LittleEndian::write_u64(&mut nan[8..16], f64::NAN.to_bits());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&nan[..44]);
+    crc.update(&nan[HEADER_LEN..]);
+    let crc = crc.finalize();
+    LittleEndian::write_u32(&mut nan[44..48], crc);
+    let err = codec::decode(&nan).unwrap_err();
+    assert!(
+        matches!(err, Error::Corrupt { offset: 8, .. }) && err.to_string().contains("NaN"),
+        "{err}"
+    );
     // A well-formed uint8raw tile decodes.
     let t = codec::decode(&craft(2, 2, 1, 1, 0, 2, &[3, 4])).unwrap();
     assert_eq!(t.band(0).unwrap().buffer(), &CellBuffer::UInt8(vec![3, 4]));
@@ -344,5 +358,22 @@ fn compression_names_round_trip() {
     ] {
         let err = bad.parse::<Compression>().unwrap_err();
         assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
+    }
+}
+
+#[test]
+fn nan_user_no_data_is_written_as_constant_no_data() {
+    // NaN cells are NoData under any float policy, so User(NaN) means what Constant means.
+    for ct in [
+        CellType::Float32(NoData::User(f32::NAN)),
+        CellType::Float64(NoData::User(f64::NAN)),
+    ] {
+        let mut tile = Tile::new(ct, 2, 1).unwrap();
+        tile.set_double(1, 0, 2.5).unwrap();
+        let back = codec::decode(&codec::encode(&tile.into(), Compression::Lz4)).unwrap();
+        assert_eq!(back.cell_type(), ct.with_constant_no_data());
+        let band = back.band(0).unwrap();
+        assert!(band.is_nodata(0, 0));
+        assert_eq!(band.get_double(1, 0), 2.5);
     }
 }

@@ -487,3 +487,90 @@ fn key_prefix_matches_key_trait() {
     assert_eq!(SpaceTimeKey::new(-1, 2, -3).time(), Some(-3));
     assert_eq!(SpatialKey::new(-1, 2).time(), None);
 }
+
+/// Bounds anywhere in the key space, from a single key to the whole `i32`/`i64` range.
+fn extreme_space_time_bounds() -> impl Strategy<Value = KeyBounds<SpaceTimeKey>> {
+    let edge32 = prop_oneof![Just(i32::MIN), Just(i32::MAX), Just(0), any::<i32>()];
+    let edge64 = prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0), any::<i64>()];
+    (
+        [edge32.clone(), edge32.clone(), edge32.clone(), edge32],
+        [edge64.clone(), edge64],
+    )
+        .prop_map(|([c0, c1, r0, r1], [t0, t1])| {
+            stb(
+                c0.min(c1),
+                r0.min(r1),
+                t0.min(t1),
+                c0.max(c1),
+                r0.max(r1),
+                t0.max(t1),
+            )
+        })
+}
+
+/// A key inside `b`, picked by fractions of its extent.
+fn key_in(b: &KeyBounds<SpaceTimeKey>, f: [u64; 3]) -> SpaceTimeKey {
+    let pick32 = |lo: i32, hi: i32, f: u64| {
+        let span = (i64::from(hi) - i64::from(lo)) as u64;
+        i32::try_from(i64::from(lo) + (f % (span + 1)) as i64).unwrap()
+    };
+    let span_t = (i128::from(b.max.instant) - i128::from(b.min.instant)) as u128;
+    let t = i128::from(b.min.instant) + (u128::from(f[2]) % (span_t + 1)) as i128;
+    SpaceTimeKey::new(
+        pick32(b.min.col, b.max.col, f[0]),
+        pick32(b.min.row, b.max.row, f[1]),
+        i64::try_from(t).unwrap(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Extreme bounds and resolutions: building either works or is a `Resolution` error, and
+    /// a built index encodes every key inside its bounds and covers it with its ranges.
+    #[test]
+    fn extreme_bounds_index_or_fail_cleanly(
+        b in extreme_space_time_bounds(),
+        res in prop_oneof![Just(i64::MIN), Just(-1i64), Just(0i64), Just(1i64), Just(i64::MAX), any::<i64>(), 1i64..1 << 50],
+        bits in prop_oneof![Just(0u32), Just(u32::MAX), 0u32..=22],
+        f in any::<[u64; 3]>(),
+        g in any::<[u64; 3]>(),
+        cap in 1usize..50,
+    ) {
+        let key = key_in(&b, f);
+        let other = key_in(&b, g);
+        let query = KeyBounds::single(key).combine(&KeyBounds::single(other));
+        let spatial = b.spatial();
+        let built_spatial = [
+            AnyKeyIndex::zorder(spatial, None),
+            AnyKeyIndex::hilbert(spatial, None),
+            AnyKeyIndex::rowmajor(spatial),
+        ];
+        for index in built_spatial {
+            // Every spatial box of i32 keys fits the 64-bit 2-D curves.
+            let index = index.unwrap();
+            let i = index.to_index(&key.spatial()).unwrap();
+            let d = index.decompose(&query.spatial(), Budget::max_ranges(cap)).unwrap();
+            prop_assert!(d.ranges.len() <= cap && in_ranges(&d.ranges, i));
+            check_ranges_shape(&d.ranges);
+        }
+        for index in [AnyKeyIndex::zorder(b, Some(res)), AnyKeyIndex::hilbert(b, Some(bits))] {
+            match index {
+                Ok(index) => {
+                    let i = index.to_index(&key).unwrap();
+                    let d = index.decompose(&query, Budget::max_ranges(cap)).unwrap();
+                    prop_assert!(d.ranges.len() <= cap && in_ranges(&d.ranges, i));
+                    prop_assert!(in_ranges(&d.ranges, index.to_index(&other).unwrap()));
+                    check_ranges_shape(&d.ranges);
+                    let json = serde_json::to_string(&index).unwrap();
+                    let back: AnyKeyIndex<SpaceTimeKey> = serde_json::from_str(&json).unwrap();
+                    prop_assert_eq!(back.to_index(&key).unwrap(), i);
+                }
+                Err(err) => prop_assert!(
+                    matches!(err, Error::Resolution { .. } | Error::Sfc(_)),
+                    "unexpected error {}", err
+                ),
+            }
+        }
+    }
+}

@@ -68,6 +68,78 @@ fn invalid_layouts_are_rejected() {
     assert!(LayoutDefinition::new(flat, TileLayout::new(1, 1, 1, 1)).is_err());
     assert!(Extent::new(1.0, 0.0, 0.0, 1.0).is_err());
     assert!(Extent::new(f64::NAN, 0.0, 0.0, 1.0).is_err());
+    assert!(Extent::new(0.0, f64::NEG_INFINITY, 0.0, 1.0).is_err());
+    // Huge or zero tile layouts.
+    for t in [
+        TileLayout::new(1, 0, 1, 1),
+        TileLayout::new(1, 1, 0, 1),
+        TileLayout::new(1, 1, 1, 0),
+        TileLayout::new(1, u32::MAX, 1, 1),
+    ] {
+        assert!(LayoutDefinition::new(e, t).is_err(), "{t:?}");
+    }
+    // The largest grid a key can number is fine.
+    let max = i32::MAX.unsigned_abs();
+    let big = LayoutDefinition::new(e, TileLayout::new(max, max, u32::MAX, u32::MAX)).unwrap();
+    assert_eq!(
+        big.bounds().max,
+        SpatialKey::new(i32::MAX - 1, i32::MAX - 1)
+    );
+    assert!(big.cell_size().0 > 0.0);
+    // An extent wider than f64 can measure, and one too small to split into cells.
+    let wide = Extent::new(-f64::MAX, 0.0, f64::MAX, 1.0).unwrap();
+    let err = LayoutDefinition::new(wide, TileLayout::new(1, 1, 1, 1)).unwrap_err();
+    assert!(err.to_string().contains("tile width"), "{err}");
+    let tiny = Extent::new(0.0, 0.0, 1e-300, 1e-300).unwrap();
+    let err = LayoutDefinition::new(tiny, TileLayout::new(max, 1, u32::MAX, 1)).unwrap_err();
+    assert!(err.to_string().contains("cell width"), "{err}");
+}
+
+#[test]
+fn invalid_layout_json_is_rejected() {
+    let good = serde_json::to_value(layout()).unwrap();
+    for (field, value) in [
+        ("layoutCols", serde_json::json!(0)),
+        ("tileRows", serde_json::json!(0)),
+        ("layoutRows", serde_json::json!(u32::MAX)),
+    ] {
+        let mut json = good.clone();
+        json["tileLayout"][field] = value;
+        let err = serde_json::from_value::<LayoutDefinition>(json).unwrap_err();
+        assert!(err.to_string().contains("tile layout"), "{field}: {err}");
+    }
+    let mut json = good;
+    json["extent"]["xmax"] = serde_json::json!(-600.0);
+    let err = serde_json::from_value::<LayoutDefinition>(json).unwrap_err();
+    assert!(err.to_string().contains("extent"), "{err}");
+}
+
+#[test]
+fn extreme_points_saturate() {
+    let l = layout();
+    for (x, y) in [
+        (f64::NAN, 0.0),
+        (f64::INFINITY, f64::NEG_INFINITY),
+        (-f64::MAX, f64::MAX),
+        (1e300, -1e300),
+    ] {
+        // No panic, and the saturated key's extent is computable.
+        let k = l.map_to_key(x, y);
+        let _ = l.key_extent(k);
+    }
+    assert_eq!(
+        l.map_to_key(f64::INFINITY, f64::NEG_INFINITY),
+        SpatialKey::new(i32::MAX, i32::MAX)
+    );
+    let all = Extent::new(-f64::MAX, -f64::MAX, f64::MAX, f64::MAX).unwrap();
+    let b = l.extent_to_bounds(&all);
+    assert_eq!(
+        (b.min, b.max),
+        (
+            SpatialKey::new(i32::MIN, i32::MIN),
+            SpatialKey::new(i32::MAX, i32::MAX)
+        )
+    );
 }
 
 #[test]

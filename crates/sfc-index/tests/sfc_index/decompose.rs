@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use sfc_index::{
-    Box2, Box3, Budget, Curve2, Curve3, Hilbert2, Hilbert3, RowMajor2, ZOrder2, ZOrder3,
+    Box2, Box3, Budget, Curve2, Curve3, Decomposition, Hilbert2, Hilbert3, RowMajor2, ZOrder2,
+    ZOrder3,
 };
 
 use crate::support::{assert_cover, assert_exact};
@@ -269,5 +270,97 @@ proptest! {
         let q = Box3 { min: [q.min[0] + o[0], q.min[1] + o[1], q.min[2] + o[2]], max: [q.max[0] + o[0], q.max[1] + o[1], q.max[2] + o[2]] };
         check3(&ZOrder3, &q);
         check3(&Hilbert3::new(21).unwrap(), &q);
+    }
+}
+
+/// Any box of the full 32-bit grid: corners anywhere, sizes from one cell to the whole axis.
+fn wide_box2() -> impl Strategy<Value = Box2> {
+    (
+        any::<[u32; 2]>(),
+        any::<[u32; 2]>(),
+        any::<[u32; 2]>(),
+        any::<[u32; 2]>(),
+    )
+        .prop_map(|(a, b, c, d)| {
+            // Mostly small boxes anywhere, sometimes huge ones.
+            let lo = [a[0].min(b[0]), c[0].min(d[0])];
+            let hi = [a[0].max(b[0]), c[0].max(d[0])];
+            let hi = if a[1] % 2 == 0 {
+                [
+                    lo[0].saturating_add(b[1] % 1000),
+                    lo[1].saturating_add(c[1] % 1000),
+                ]
+            } else {
+                hi
+            };
+            Box2 { min: lo, max: hi }
+        })
+}
+
+/// Any box of the 21-bit 3-D grid.
+fn wide_box3() -> impl Strategy<Value = Box3> {
+    (
+        prop::array::uniform3(0u32..1 << 21),
+        prop::array::uniform3(0u32..1 << 21),
+    )
+        .prop_map(|(a, b)| Box3 {
+            min: [a[0].min(b[0]), a[1].min(b[1]), a[2].min(b[2])],
+            max: [a[0].max(b[0]), a[1].max(b[1]), a[2].max(b[2])],
+        })
+}
+
+/// Checks a budgeted decomposition of a box too big for brute force: well formed, within
+/// the budget, counts consistent, and covering every corner and the centre of the box.
+fn check_budgeted(d: &Decomposition, cap: usize, cells_in_box: u128, probes: &[u64]) {
+    crate::support::assert_well_formed(&d.ranges);
+    assert!(
+        !d.ranges.is_empty() && d.ranges.len() <= cap.max(1),
+        "{} ranges",
+        d.ranges.len()
+    );
+    let covered: u128 = d
+        .ranges
+        .iter()
+        .map(|r| u128::from(r.end() - r.start()) + 1)
+        .sum();
+    assert_eq!(d.cells_covered, covered);
+    assert_eq!(d.cells_in_box, cells_in_box);
+    assert!(d.cells_covered >= d.cells_in_box);
+    for i in probes {
+        assert!(
+            d.ranges.iter().any(|r| r.contains(i)),
+            "index {i} of the box is not covered"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn budgeted_boxes_anywhere_in_2d(q in wide_box2(), cap in 1usize..300, recurse in proptest::option::of(0u32..40)) {
+        let budget = Budget { max_ranges: Some(cap), max_recurse: recurse };
+        let mid = [q.min[0] / 2 + q.max[0] / 2, q.min[1] / 2 + q.max[1] / 2];
+        let corners = [q.min, q.max, [q.min[0], q.max[1]], [q.max[0], q.min[1]], mid];
+        let h = Hilbert2::new(32).unwrap();
+        let probes: Vec<u64> = corners.iter().map(|p| ZOrder2.encode(p[0], p[1])).collect();
+        check_budgeted(&ZOrder2.ranges(&q, budget).unwrap(), cap, q.cell_count(), &probes);
+        let probes: Vec<u64> = corners.iter().map(|p| h.encode(p[0], p[1])).collect();
+        check_budgeted(&h.ranges(&q, budget).unwrap(), cap, q.cell_count(), &probes);
+        let r = RowMajor2::new(1 << 32, 1 << 32).unwrap();
+        let probes: Vec<u64> = corners.iter().map(|p| r.encode(p[0], p[1])).collect();
+        check_budgeted(&r.ranges(&q, budget).unwrap(), cap, q.cell_count(), &probes);
+    }
+
+    #[test]
+    fn budgeted_boxes_anywhere_in_3d(q in wide_box3(), cap in 1usize..300) {
+        let budget = Budget::max_ranges(cap);
+        let mid = [0, 1, 2].map(|a| q.min[a] / 2 + q.max[a] / 2);
+        let corners = [q.min, q.max, [q.min[0], q.max[1], q.min[2]], [q.max[0], q.min[1], q.max[2]], mid];
+        let h = Hilbert3::new(21).unwrap();
+        let probes: Vec<u64> = corners.iter().map(|p| ZOrder3.encode(p[0], p[1], p[2])).collect();
+        check_budgeted(&ZOrder3.ranges(&q, budget).unwrap(), cap, q.cell_count(), &probes);
+        let probes: Vec<u64> = corners.iter().map(|p| h.encode(p[0], p[1], p[2])).collect();
+        check_budgeted(&h.ranges(&q, budget).unwrap(), cap, q.cell_count(), &probes);
     }
 }
