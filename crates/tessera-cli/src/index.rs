@@ -3,6 +3,9 @@
 //! `--bounds` and `--query` are key bounds: `C0,R0,C1,R1` for spatial keys (signed columns
 //! and rows, inclusive) and `C0,R0,C1,R1,T0,T1` for space-time keys (instants in epoch
 //! milliseconds, inclusive). Space-time indexes bin time by `--temporal-resolution` ms.
+//!
+//! `ranges` never prints more than 100000 ranges: an exact cover that needs more fails
+//! with advice to pass `--max-ranges`, so that no query can exhaust time or memory.
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,7 +54,8 @@ pub(crate) enum IndexCommand {
         /// query that needs more than 100000 exact ranges fails.
         #[arg(long, value_name = "N")]
         max_ranges: Option<usize>,
-        /// At most this many levels of curve refinement below the cell holding the query.
+        /// At most this many levels of curve refinement below the cell holding the query
+        /// (the output stays capped at 100000 ranges, as for --max-ranges).
         #[arg(long, value_name = "N")]
         max_recurse: Option<u32>,
     },

@@ -55,7 +55,16 @@ pub(crate) fn run(cmd: MapfileCommand, json: bool) -> anyhow::Result<()> {
 }
 
 fn open(file: &Path) -> anyhow::Result<MappedReader> {
+    not_a_directory(file)?;
     MapFileReader::open(file).with_context(|| file.display().to_string())
+}
+
+/// Fails clearly on a directory: mapping one reports only "No such device".
+fn not_a_directory(file: &Path) -> anyhow::Result<()> {
+    if file.is_dir() {
+        bail!("{}: is a directory, not a map file", file.display());
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -141,6 +150,17 @@ fn verify(files: &[PathBuf], json: bool) -> anyhow::Result<()> {
     let mut results = Vec::new();
     let mut first_failure = None;
     for file in files {
+        if file.is_dir() {
+            let message = "is a directory, not a map file";
+            if !json {
+                println!("{}: FAILED: {message}", file.display());
+            }
+            first_failure.get_or_insert_with(|| format!("{}: {message}", file.display()));
+            results.push(json!({
+                "file": file.display().to_string(), "ok": false, "error": message, "offset": null,
+            }));
+            continue;
+        }
         let outcome = MapFileReader::open(file).and_then(|reader| reader.verify());
         match &outcome {
             Ok(()) => {

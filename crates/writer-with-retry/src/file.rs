@@ -16,10 +16,15 @@ use crate::{Store, StoreError};
 /// Temporary files are hidden (`.tessera-tmp-…`), never listed, and removed when a put fails.
 /// Keys that could leave the root are refused before anything touches the disk (see
 /// [`validate_key`]).
+///
+/// [`Store::put_file`] streams: on the same file system it hard-links the source to the
+/// temporary name (no byte is copied), elsewhere it copies the file; either way the source
+/// stays in place, so a failed put can be retried with it.
 #[derive(Debug)]
 pub struct FileStore {
     root: PathBuf,
     counter: AtomicU64,
+    sync: bool,
 }
 
 impl FileStore {
@@ -30,7 +35,16 @@ impl FileStore {
         Ok(Self {
             root: root.canonicalize()?,
             counter: AtomicU64::new(0),
+            sync: true,
         })
+    }
+
+    /// This store with fsync on (the default) or off. Without fsync, puts stay atomic
+    /// against a killed process (the rename is) but not against power loss.
+    #[must_use]
+    pub fn sync(mut self, sync: bool) -> Self {
+        self.sync = sync;
+        self
     }
 
     /// The store's root directory (canonical).
@@ -58,10 +72,79 @@ impl FileStore {
         }
     }
 
-    fn write_temp(temp: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn write_temp(temp: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
         let mut file = OpenOptions::new().write(true).create_new(true).open(temp)?;
         file.write_all(bytes)?;
-        file.sync_all()
+        if sync { file.sync_all() } else { Ok(()) }
+    }
+
+    /// Puts the contents of `source` at `temp`: a hard link when both are on one file
+    /// system (the data is then fsynced through the shared inode), otherwise a copy that is
+    /// fsynced. The source is never moved or changed.
+    fn link_temp(source: &Path, temp: &Path, sync: bool) -> io::Result<()> {
+        if !fs::metadata(source)?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the source is not a regular file",
+            ));
+        }
+        if fs::hard_link(source, temp).is_ok() {
+            return if sync {
+                File::open(temp).and_then(|f| f.sync_all())
+            } else {
+                Ok(())
+            };
+        }
+        let mut from = File::open(source)?;
+        let mut to = OpenOptions::new().write(true).create_new(true).open(temp)?;
+        io::copy(&mut from, &mut to)?;
+        if sync { to.sync_all() } else { Ok(()) }
+    }
+
+    /// The shared body of `put` and `put_file`: `fill` makes the temporary file, which is
+    /// then renamed over the key's file. No temporary file is left behind on failure.
+    fn put_with(
+        &self,
+        key: &str,
+        fill: impl FnOnce(&Path) -> io::Result<()>,
+        fill_path: Option<&Path>,
+    ) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(StoreError::InvalidKey {
+                key: key.to_owned(),
+                reason: "the key names no file",
+            });
+        };
+        fs::create_dir_all(dir).map_err(|e| Self::io(key, dir, e))?;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut temp_name =
+            std::ffi::OsString::from(format!("{TEMP_PREFIX}{}-{n}-", std::process::id()));
+        temp_name.push(name);
+        let temp = dir.join(temp_name);
+        let result = fill(&temp)
+            .map_err(|e| match fill_path {
+                // A missing source file is an I/O error about the source, not a missing key.
+                Some(source) => StoreError::KeyIo {
+                    key: key.to_owned(),
+                    path: source.to_owned(),
+                    source: e,
+                },
+                None => Self::io(key, &temp, e),
+            })
+            .and_then(|()| fs::rename(&temp, &path).map_err(|e| Self::io(key, &path, e)));
+        if let Err(err) = result {
+            // Leave no temporary file behind; the error that matters is the one above.
+            let _ = fs::remove_file(&temp);
+            return Err(err);
+        }
+        if !self.sync {
+            return Ok(());
+        }
+        // The rename is durable only once the directory entry is on disk.
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Self::io(key, dir, e))
     }
 
     fn collect(&self, dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), StoreError> {
@@ -103,31 +186,15 @@ impl FileStore {
 
 impl Store for FileStore {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.path_of(key)?;
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return Err(StoreError::InvalidKey {
-                key: key.to_owned(),
-                reason: "the key names no file",
-            });
-        };
-        fs::create_dir_all(dir).map_err(|e| Self::io(key, dir, e))?;
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut temp_name =
-            std::ffi::OsString::from(format!("{TEMP_PREFIX}{}-{n}-", std::process::id()));
-        temp_name.push(name);
-        let temp = dir.join(temp_name);
-        let result = Self::write_temp(&temp, bytes)
-            .map_err(|e| Self::io(key, &temp, e))
-            .and_then(|()| fs::rename(&temp, &path).map_err(|e| Self::io(key, &path, e)));
-        if let Err(err) = result {
-            // Leave no temporary file behind; the error that matters is the one above.
-            let _ = fs::remove_file(&temp);
-            return Err(err);
-        }
-        // The rename is durable only once the directory entry is on disk.
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Self::io(key, dir, e))
+        self.put_with(key, |temp| Self::write_temp(temp, bytes, self.sync), None)
+    }
+
+    fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        self.put_with(
+            key,
+            |temp| Self::link_temp(path, temp, self.sync),
+            Some(path),
+        )
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {

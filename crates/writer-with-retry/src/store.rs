@@ -1,6 +1,7 @@
 //! The synchronous `Store` trait and the key rules every store in this crate shares.
 
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::StoreError;
@@ -17,6 +18,23 @@ pub trait Store: Send + Sync {
     /// the old object or the new one, never a part. Putting the same bytes twice is harmless,
     /// which is what makes retries safe.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// Stores the contents of the local file at `path` under `key`, with the guarantees of
+    /// [`Store::put`]. The file is left in place, unchanged, so a failed put can be retried
+    /// with the same file; the caller removes it when done.
+    ///
+    /// This is how large objects are stored without holding them in memory. The default
+    /// implementation reads the whole file and calls [`Store::put`], which suits in-memory
+    /// stores; [`crate::FileStore`] links or copies the file instead. A file that cannot be
+    /// read is an I/O error on `key` (permanent unless its kind is transient).
+    fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        let bytes = std::fs::read(path).map_err(|source| StoreError::KeyIo {
+            key: key.to_owned(),
+            path: path.to_owned(),
+            source,
+        })?;
+        self.put(key, &bytes)
+    }
 
     /// Reads the whole object under `key`.
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
@@ -41,6 +59,9 @@ macro_rules! forward_store {
         impl<S: Store + ?Sized> Store for $ty {
             fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
                 (**self).put(key, bytes)
+            }
+            fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+                (**self).put_file(key, path)
             }
             fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
                 (**self).get(key)

@@ -302,12 +302,40 @@ proptest! {
         c in proptest::sample::select(COMPRESSIONS.to_vec()),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
     ) {
-        let mut bytes = codec::encode(&tile, c);
+        let original = codec::encode(&tile, c);
+        let mut bytes = original.clone();
         for (at, v) in edits {
             let i = at.index(bytes.len());
             bytes[i] = v;
         }
-        let _ = codec::decode(&bytes);
+        // The checksum covers the header and the payload, so any change is caught.
+        let result = codec::decode(&bytes);
+        if bytes == original {
+            prop_assert!(same(&result.unwrap(), &tile));
+        } else {
+            prop_assert!(result.is_err(), "a changed encoding decoded");
+        }
+    }
+
+    #[test]
+    fn crafted_headers_with_valid_checksums_never_panic(
+        base in 0u8..10,
+        cols in prop_oneof![0u32..6, any::<u32>()],
+        rows in prop_oneof![0u32..6, any::<u32>()],
+        bands in prop_oneof![0u16..4, any::<u16>()],
+        compression in 0u8..5,
+        raw_len in prop_oneof![0u64..200, any::<u64>()],
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let bytes = craft(base, cols, rows, bands, compression, raw_len, &payload);
+        let (result, largest) = largest_allocation(|| codec::decode(&bytes));
+        prop_assert!(largest < 1 << 20, "allocated {} bytes", largest);
+        if let Ok(tile) = result {
+            // Only a header that matches its payload decodes.
+            let cells = u64::from(cols) * u64::from(rows) * u64::from(bands);
+            prop_assert_eq!(cells * tile.cell_type().bytes_per_cell() as u64, raw_len);
+            prop_assert_eq!((tile.cols(), tile.rows(), tile.band_count()), (cols, rows, usize::from(bands)));
+        }
     }
 }
 

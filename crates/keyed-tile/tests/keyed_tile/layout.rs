@@ -90,7 +90,7 @@ fn invalid_layouts_are_rejected() {
     let wide = Extent::new(-f64::MAX, 0.0, f64::MAX, 1.0).unwrap();
     let err = LayoutDefinition::new(wide, TileLayout::new(1, 1, 1, 1)).unwrap_err();
     assert!(err.to_string().contains("tile width"), "{err}");
-    let tiny = Extent::new(0.0, 0.0, 1e-300, 1e-300).unwrap();
+    let tiny = Extent::new(0.0, 0.0, 1e-310, 1e-310).unwrap();
     let err = LayoutDefinition::new(tiny, TileLayout::new(max, 1, u32::MAX, 1)).unwrap_err();
     assert!(err.to_string().contains("cell width"), "{err}");
 }
@@ -133,11 +133,12 @@ fn extreme_points_saturate() {
     );
     let all = Extent::new(-f64::MAX, -f64::MAX, f64::MAX, f64::MAX).unwrap();
     let b = l.extent_to_bounds(&all);
+    // The east and south edges are exclusive: one less than the saturated edge.
     assert_eq!(
         (b.min, b.max),
         (
             SpatialKey::new(i32::MIN, i32::MIN),
-            SpatialKey::new(i32::MAX, i32::MAX)
+            SpatialKey::new(i32::MAX - 1, i32::MAX - 1)
         )
     );
 }

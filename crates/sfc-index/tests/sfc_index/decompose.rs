@@ -340,7 +340,7 @@ proptest! {
     #[test]
     fn budgeted_boxes_anywhere_in_2d(q in wide_box2(), cap in 1usize..300, recurse in proptest::option::of(0u32..40)) {
         let budget = Budget { max_ranges: Some(cap), max_recurse: recurse };
-        let mid = [q.min[0] / 2 + q.max[0] / 2, q.min[1] / 2 + q.max[1] / 2];
+        let mid = [q.min[0] + (q.max[0] - q.min[0]) / 2, q.min[1] + (q.max[1] - q.min[1]) / 2];
         let corners = [q.min, q.max, [q.min[0], q.max[1]], [q.max[0], q.min[1]], mid];
         let h = Hilbert2::new(32).unwrap();
         let probes: Vec<u64> = corners.iter().map(|p| ZOrder2.encode(p[0], p[1])).collect();
@@ -355,7 +355,7 @@ proptest! {
     #[test]
     fn budgeted_boxes_anywhere_in_3d(q in wide_box3(), cap in 1usize..300) {
         let budget = Budget::max_ranges(cap);
-        let mid = [0, 1, 2].map(|a| q.min[a] / 2 + q.max[a] / 2);
+        let mid = [0, 1, 2].map(|a| q.min[a] + (q.max[a] - q.min[a]) / 2);
         let corners = [q.min, q.max, [q.min[0], q.max[1], q.min[2]], [q.max[0], q.min[1], q.max[2]], mid];
         let h = Hilbert3::new(21).unwrap();
         let probes: Vec<u64> = corners.iter().map(|p| ZOrder3.encode(p[0], p[1], p[2])).collect();

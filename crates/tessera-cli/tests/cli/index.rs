@@ -433,3 +433,334 @@ fn resolution_overflow_fails() {
     );
     assert!(err.contains("hilbert") && err.contains("bits"), "{err}");
 }
+
+/// Runs `tessera` with a time limit, so that a runaway decomposition fails the test instead
+/// of hanging it; returns the exit code, or `None` if it had to be killed.
+fn exit_code_within(args: &[&str], limit: std::time::Duration) -> (Option<i32>, String) {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return (None, String::new());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn hostile_arguments_never_panic_or_hang() {
+    let (i32_min, i32_max) = (i32::MIN.to_string(), i32::MAX.to_string());
+    let (i64_min, i64_max) = (i64::MIN.to_string(), i64::MAX.to_string());
+    let full = format!("--bounds={i32_min},{i32_min},{i32_max},{i32_max}");
+    let full_q = full.replace("--bounds", "--query");
+    let full_st = format!("--bounds={i32_min},{i32_min},{i32_max},{i32_max},{i64_min},{i64_max}");
+    let full_st_q = full_st.replace("--bounds", "--query");
+    let small_st = "--bounds=0,0,9,9,0,100";
+    let small_st_q = "--query=0,0,9,9,0,100";
+    let mut cases: Vec<Vec<&str>> = Vec::new();
+    for method in ["zorder", "hilbert", "rowmajor"] {
+        let enc = |rest: &[&'static str]| -> Vec<&str> {
+            [&["index", "encode", "--method", method][..], rest].concat()
+        };
+        cases.push([enc(&[]), vec![&full, &i32_min, &i32_max]].concat());
+        cases.push([enc(&[]), vec![&full, &i32_max, &i32_min]].concat());
+        cases.push(
+            [
+                enc(&[]),
+                vec![
+                    &full_st,
+                    "--temporal-resolution",
+                    &i64_max,
+                    &i32_min,
+                    &i32_max,
+                    &i64_min,
+                ],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                enc(&[]),
+                vec![&full_st, "--temporal-resolution", "1", "0", "0", &i64_max],
+            ]
+            .concat(),
+        );
+        for res in [
+            "0",
+            "-1",
+            &i64_min,
+            "1",
+            &i64_max,
+            "99999999999999999999",
+            "1.5",
+            "x",
+            "",
+        ] {
+            cases.push(
+                [
+                    enc(&[]),
+                    vec![small_st, "--temporal-resolution", res, "0", "0", "5"],
+                ]
+                .concat(),
+            );
+        }
+        for bounds in [
+            "--bounds=",
+            "--bounds=,,,",
+            "--bounds=0,0,1,1,",
+            "--bounds=1,1,0,0",
+            "--bounds=0,0,1,1,5,4",
+            "--bounds=0,0,2147483648,1",
+            "--bounds=-2147483649,0,1,1",
+            "--bounds=0,0,1,1,0,9223372036854775808",
+            "--bounds=0x1,0,1,1",
+            "--bounds=+1,-0,1,1",
+            "--bounds= 1 , 2 , 3 , 4 ",
+            "--bounds=0,0,1,1,0,1,2,3",
+        ] {
+            cases.push([enc(&[]), vec![bounds, "0", "0"]].concat());
+        }
+        cases.push([enc(&[]), vec!["--bounds=0,0,1,1", "2147483648", "0"]].concat());
+        cases.push([enc(&[]), vec!["--bounds=0,0,1,1", "--", "-5", "0"]].concat());
+        let rng = |rest: &[&'static str]| -> Vec<&str> {
+            [&["index", "ranges", "--method", method][..], rest].concat()
+        };
+        cases.push([rng(&[]), vec![&full, &full_q]].concat());
+        cases.push([rng(&[]), vec![&full, &full_q, "--max-ranges", "0"]].concat());
+        cases.push(
+            [
+                rng(&[]),
+                vec![&full, &full_q, "--max-ranges", "18446744073709551615"],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                rng(&[]),
+                vec![&full, &full_q, "--max-recurse", "4294967295"],
+            ]
+            .concat(),
+        );
+        cases.push([rng(&[]), vec![&full, &full_q, "--max-ranges", "-1"]].concat());
+        // A ragged query with an absurd budget runs into the CLI's range cap (about two
+        // seconds in a debug build); the cap is the same for every curve, so one is enough.
+        if method == "zorder" {
+            cases.push(
+                [
+                    rng(&[]),
+                    vec![
+                        &full,
+                        "--query=-2147483647,-2147483647,2147483646,2147483646",
+                        "--max-ranges",
+                        "18446744073709551615",
+                    ],
+                ]
+                .concat(),
+            );
+        }
+        cases.push(
+            [
+                rng(&[]),
+                vec![
+                    &full,
+                    "--query=0,-2147483648,0,2147483647",
+                    "--max-recurse",
+                    "64",
+                ],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                rng(&[]),
+                vec![
+                    &full_st,
+                    "--temporal-resolution",
+                    &i64_max,
+                    &full_st_q,
+                    "--max-ranges",
+                    "7",
+                ],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                rng(&[]),
+                vec![&full_st, "--temporal-resolution", "1", &full_st_q],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                rng(&[]),
+                vec![
+                    small_st,
+                    "--temporal-resolution",
+                    "1",
+                    small_st_q,
+                    "--max-recurse",
+                    "0",
+                ],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                rng(&[]),
+                vec![
+                    small_st,
+                    "--temporal-resolution",
+                    "1",
+                    "--query=5,5,4,4,0,1",
+                ],
+            ]
+            .concat(),
+        );
+        cases.push(
+            [
+                rng(&[]),
+                vec![small_st, "--temporal-resolution", "1", "--query=0,0,1,1"],
+            ]
+            .concat(),
+        );
+    }
+    let limit = std::time::Duration::from_secs(60);
+    let mut json_cases = Vec::new();
+    // The JSON output path too, skipping the slow queries that hit the range cap (about
+    // two seconds each in a debug build), which the text pass already ran.
+    for case in &cases {
+        let slow = case
+            .iter()
+            .any(|a| a.starts_with("--query=-2147483647") || *a == "--max-recurse");
+        if !slow {
+            json_cases.push([&["--json"][..], case].concat());
+        }
+    }
+    for case in cases.iter().chain(&json_cases) {
+        let (code, err) = exit_code_within(case, limit);
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{case:?} exited with {code:?}: {err}"
+        );
+        if code != Some(0) {
+            assert!(!err.trim().is_empty(), "{case:?} failed without a message");
+        }
+    }
+}
+
+#[test]
+fn huge_exact_queries_fail_with_advice() {
+    let full = format!(
+        "--bounds={},{},{},{}",
+        i32::MIN,
+        i32::MIN,
+        i32::MAX,
+        i32::MAX
+    );
+    // One cell in from every edge: the exact cover needs billions of ranges.
+    let query = format!(
+        "--query={},{},{},{}",
+        i32::MIN + 1,
+        i32::MIN + 1,
+        i32::MAX - 1,
+        i32::MAX - 1
+    );
+    let err = fails(
+        &["index", "ranges", "--method", "hilbert", &full, &query],
+        1,
+    );
+    assert!(
+        err.contains("cannot be covered exactly within 100000 ranges")
+            && err.contains("--max-ranges"),
+        "{err}"
+    );
+    // Row-major: one range per row of a 2^32-row column.
+    let column = format!("--query=0,{},0,{}", i32::MIN, i32::MAX);
+    let err = fails(
+        &["index", "ranges", "--method", "rowmajor", &full, &column],
+        1,
+    );
+    assert!(err.contains("--max-ranges"), "{err}");
+    // With a budget, the same queries succeed within it.
+    let out = ok(&[
+        "index",
+        "ranges",
+        "--method",
+        "rowmajor",
+        &full,
+        &column,
+        "--max-ranges",
+        "3",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[3].starts_with("3 ranges, "), "{out}");
+    assert!(lines[3].ends_with(", 4294967296 cells in box"), "{out}");
+}
+
+#[test]
+fn temporal_resolution_must_be_positive() {
+    for res in ["0", "-86400000"] {
+        for method in ["zorder", "hilbert"] {
+            let err = fails(
+                &[
+                    "index",
+                    "encode",
+                    "--method",
+                    method,
+                    "--bounds=0,0,9,9,0,100",
+                    "--temporal-resolution",
+                    res,
+                    "1",
+                    "1",
+                    "1",
+                ],
+                2,
+            );
+            assert!(
+                err.contains("--temporal-resolution must be positive") && err.contains(res),
+                "{method} {res}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn max_recurse_coarsens_and_still_covers() {
+    // Query columns and rows 1..=6 of an 8 x 8 Z-order grid; no refinement covers the
+    // 8 x 8 cell holding it whole.
+    let args = [
+        "index",
+        "ranges",
+        "--method",
+        "zorder",
+        "--bounds=0,0,7,7",
+        "--query=1,1,6,6",
+    ];
+    let exact = ok(&args);
+    assert!(
+        exact
+            .trim_end()
+            .ends_with("36 cells covered, 36 cells in box"),
+        "{exact}"
+    );
+    let coarse = ok(&[&args[..], &["--max-recurse", "0"]].concat());
+    assert_eq!(
+        coarse,
+        "0 63\n1 ranges, 64 cells covered, 36 cells in box\n"
+    );
+}

@@ -610,3 +610,162 @@ fn bad_catalogs_and_layer_names_are_clear_errors() {
     let out = tessera(&["layer", "list"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Every file under `dir` whose name starts with `prefix`, recursively.
+fn files_under(dir: &Path, prefix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path, prefix));
+        } else if path
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(prefix)
+        {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every command on hostile catalogs, layer names, keys and boxes: exit 1 or 2, never a panic
+/// or a hang.
+#[test]
+fn hostile_invocations_never_panic() {
+    use crate::mapfile::{argv, sweep};
+    let root = tempfile::tempdir().unwrap();
+    let make = |name: &str| {
+        let dir = root.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        sample(&dir);
+        dir.to_str().unwrap().to_owned()
+    };
+    let good = make("good");
+    // Garbage metadata: not JSON, JSON of the wrong shape, empty, a directory.
+    let badmeta = make("badmeta");
+    let attrs = Path::new(&badmeta).join("_attributes");
+    let metas = files_under(&attrs, "");
+    let tiles_meta = metas
+        .iter()
+        .find(|p| p.to_str().unwrap().contains("tiles__3__metadata"))
+        .unwrap();
+    let series_meta = metas
+        .iter()
+        .find(|p| p.to_str().unwrap().contains("series__3__metadata"))
+        .unwrap();
+    std::fs::write(tiles_meta, b"{not json").unwrap();
+    std::fs::write(series_meta, br#"{"header":{"keyClass":42},"metadata":[]}"#).unwrap();
+    let emptymeta = make("emptymeta");
+    for p in files_under(&Path::new(&emptymeta).join("_attributes"), "") {
+        std::fs::write(p, b"").unwrap();
+    }
+    let dirmeta = make("dirmeta");
+    for p in files_under(&Path::new(&dirmeta).join("_attributes"), "") {
+        std::fs::remove_file(&p).unwrap();
+        std::fs::create_dir(&p).unwrap();
+    }
+    // Corrupt part files: truncated, emptied, bytes flipped, replaced by a directory.
+    let badparts = make("badparts");
+    let parts = files_under(Path::new(&badparts), "part-r-");
+    assert!(parts.len() >= 4, "{parts:?}");
+    let bytes = std::fs::read(&parts[0]).unwrap();
+    std::fs::write(&parts[0], &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(&parts[1], b"").unwrap();
+    let mut flipped = std::fs::read(&parts[2]).unwrap();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0xFF;
+    std::fs::write(&parts[2], flipped).unwrap();
+    std::fs::remove_file(&parts[3]).unwrap();
+    std::fs::create_dir(&parts[3]).unwrap();
+    let nocat = root.path().join("missing").to_str().unwrap().to_owned();
+    let afile = root.path().join("afile").to_str().unwrap().to_owned();
+    std::fs::write(&afile, b"x").unwrap();
+    let out_missing_dir = root.path().join("no/such/dir/t.bin");
+    let out_missing_dir = out_missing_dir.to_str().unwrap();
+
+    let mut cases = Vec::new();
+    for cat in [&good, &badmeta, &emptymeta, &dirmeta, &badparts, &nocat, &afile] {
+        cases.push(argv(&["layer", "list", "--catalog", cat]));
+        for layer in ["tiles:3", "series:3", "absent:3"] {
+            let c = |rest: &[&str]| {
+                let mut a = argv(&["layer"]);
+                a.push(rest[0].to_owned());
+                a.extend(argv(&["--catalog", cat]));
+                a.extend(argv(&rest[1..]));
+                a
+            };
+            cases.push(c(&["info", layer]));
+            cases.push(c(&["get", layer, "--key", "0,0", "--out", out_missing_dir]));
+            cases.push(c(&["get", layer, "--key", "0,0,0", "--out", out_missing_dir]));
+            cases.push(c(&["get", layer, "--key", "1,1", "--png", "--out", &afile]));
+            cases.push(c(&["query", layer, "--bbox", "0,0,7,7"]));
+            cases.push(c(&["query", layer, "--extent", "0,0,80,80"]));
+            cases.push(c(&["reindex", layer, "--method", "hilbert"]));
+            cases.push(c(&["copy", layer, "copied:3"]));
+            cases.push(c(&["move", layer, "moved:9"]));
+        }
+    }
+    for layer in ["../x:0", "a/b:1", ":1", "x:-1", "x:99999999999", "x:", "x", "", "x:1:2"] {
+        cases.push(argv(&["layer", "info", "--catalog", &good, layer]));
+        cases.push(argv(&["layer", "copy", "--catalog", &good, "tiles:3", layer]));
+    }
+    for key in [
+        "99999999999,0",
+        "0,-99999999999",
+        "1,2,3,4",
+        "",
+        ",",
+        "1,,2",
+        "a,b",
+        "NaN,0",
+        "9223372036854775808,0",
+        "-2147483648,2147483647",
+    ] {
+        cases.push(argv(&[
+            "layer", "get", "--catalog", &good, "tiles:3", "--key", key, "--out", &afile,
+        ]));
+    }
+    for bbox in [
+        "7,7,0,0",
+        "0,0,99999999999,1",
+        "-2147483648,-2147483648,2147483647,2147483647",
+        "0,0,1",
+        "NaN,0,1,1",
+        "",
+    ] {
+        cases.push(argv(&["layer", "query", "--catalog", &good, "tiles:3", "--bbox", bbox]));
+    }
+    for extent in [
+        "80,80,0,0",
+        "NaN,0,1,1",
+        "inf,0,1,1",
+        "-1e308,-1e308,1e308,1e308",
+        "0,0,0,0",
+        "1,2,3",
+    ] {
+        cases.push(argv(&[
+            "layer", "query", "--catalog", &good, "tiles:3", "--extent", extent,
+        ]));
+    }
+    for time in ["5,1", "x,1", "-9223372036854775808,9223372036854775807", "1"] {
+        cases.push(argv(&[
+            "layer", "query", "--catalog", &good, "series:3", "--bbox", "0,0,1,1", "--time", time,
+        ]));
+    }
+    for extra in [
+        &["--method", "zorder", "--temporal-resolution-ms", "0"][..],
+        &["--method", "zorder", "--temporal-resolution-ms", "-5"],
+        &["--method", "hilbert", "--temporal-resolution-bits", "99"],
+        &["--method", "hilbert", "--temporal-resolution-bits", "0"],
+        &["--method", "zorder", "--temporal-resolution-ms", "1", "--memory-mib", "0"],
+    ] {
+        let mut a = argv(&["layer", "reindex", "--catalog", &good, "series:3"]);
+        a.extend(argv(extra));
+        cases.push(a);
+    }
+    sweep(&cases);
+}

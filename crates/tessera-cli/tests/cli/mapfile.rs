@@ -139,3 +139,126 @@ fn verify_fails_on_missing_and_non_map_files() {
     let out = tessera(&["mapfile", "verify"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Runs `tessera` with `args`, killing it (and failing the test) if it takes longer than
+/// `limit`: a hang is a bug like a panic.
+pub(crate) fn run_bounded(args: &[String], limit: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Readers on threads, so that a chatty child never blocks on a full pipe.
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tessera {args:?} hung for more than {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+/// Runs every invocation and fails, listing them all, if any panicked (exit 101), died of a
+/// signal, hung, or exited with a code outside 0, 1 and 2; a failure must also say why on
+/// stderr.
+pub(crate) fn sweep(cases: &[Vec<String>]) {
+    let mut bad = Vec::new();
+    for args in cases {
+        let out = run_bounded(args, std::time::Duration::from_secs(60));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        eprintln!("{code:?} {args:?}: {}", err.trim_end());
+        let ok = match code {
+            Some(0) => true,
+            Some(1 | 2) => err.contains("error"),
+            _ => false,
+        };
+        if !ok || err.contains("panicked") {
+            bad.push(format!("{code:?} {args:?}: {err}"));
+        }
+    }
+    assert!(bad.is_empty(), "bad exits:\n{}", bad.join("\n"));
+}
+
+/// `args` as owned strings.
+pub(crate) fn argv(args: &[&str]) -> Vec<String> {
+    args.iter().map(|&a| a.to_owned()).collect()
+}
+
+#[test]
+fn hostile_invocations_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = sample(dir.path());
+    let bytes = std::fs::read(&good).unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    std::fs::write(d("empty"), b"").unwrap();
+    std::fs::write(d("tiny"), &bytes[..7]).unwrap();
+    for cut in [16, 30, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(d(&format!("cut{cut}")), &bytes[..cut]).unwrap();
+    }
+    // Every single-byte corruption would be slow; flip a spread of positions, including the
+    // header and the footer, each in its own file.
+    let mut flipped = Vec::new();
+    for pos in (0..bytes.len()).step_by(7).chain(bytes.len() - 40..bytes.len()) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0xFF;
+        let name = d(&format!("flip{pos}"));
+        std::fs::write(&name, b).unwrap();
+        flipped.push(name);
+    }
+    std::fs::create_dir(d("adir")).unwrap();
+    let g = good.to_str().unwrap();
+    let mut cases = Vec::new();
+    for file in ["empty", "tiny", "adir", "missing", "cut16", "cut30"]
+        .into_iter()
+        .map(d)
+        .chain([d(&format!("cut{}", bytes.len() / 2))])
+        .chain([d(&format!("cut{}", bytes.len() - 1))])
+    {
+        for cmd in ["info", "dump", "verify"] {
+            cases.push(argv(&["mapfile", cmd, &file]));
+        }
+    }
+    for file in &flipped {
+        cases.push(argv(&["mapfile", "info", file]));
+        cases.push(argv(&["mapfile", "dump", file]));
+        cases.push(argv(&["--json", "mapfile", "verify", file]));
+    }
+    for (from, to) in [
+        ("18446744073709551615", "18446744073709551615"),
+        ("0", "18446744073709551615"),
+        ("18446744073709551616", "1"),
+        ("-1", "5"),
+        ("NaN", "5"),
+        ("5", "4"),
+    ] {
+        cases.push(argv(&["mapfile", "dump", g, "--from", from, "--to", to]));
+    }
+    sweep(&cases);
+}
