@@ -4,8 +4,10 @@
 //! `cargo xtask data bench` has made `target/bench-data/l7_x20_rgb.tif` (L7_ETMs.tif bands
 //! 3,2,1 upscaled 20 times: 6980 x 7040 x 3 bytes). Both sides run end to end (read the
 //! GeoTIFF, process, write the output) with 2 threads/processes; each operation is timed
-//! `--runs` times (default 2) and the best time counts; `--only OP` runs one operation. Prints `ratio <op>: <ours/theirs>`
-//! (below 1.0 means we are faster). Fails with a clear message when GDAL is missing.
+//! `--runs` times (default 2) and the best time counts; `--only OP` runs one operation
+//! (`warp-near`, `warp-bilinear`, `render`, `tile-pyramid-png`; `copy-no-warp` runs only
+//! when all do). Prints `ratio <op>: <ours/theirs>` (below 1.0 means we are faster). Fails
+//! with a clear message when GDAL is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,7 +41,7 @@ fn main() -> anyhow::Result<()> {
             // `cargo bench` passes --bench; nothing else is accepted.
             "--bench" => {}
             other => bail!(
-                "unknown argument `{other}` (usage: raster_compare [--runs N] [--only warp-near|warp-bilinear|tile-pyramid-png])"
+                "unknown argument `{other}` (usage: raster_compare [--runs N] [--only warp-near|warp-bilinear|render|tile-pyramid-png])"
             ),
         }
     }
@@ -122,6 +124,37 @@ fn main() -> anyhow::Result<()> {
             )
         })?;
         report(&format!("warp-{gdal}"), ours, theirs);
+    }
+
+    // Render the whole raster to PNG (bands 1, 2, 3 stretched from each band's minimum to its
+    // maximum) against `gdal_translate -of PNG -scale`, which does the same.
+    if only.as_ref().is_none_or(|o| o == "render") {
+        let ours_out = scratch.path().join("ours_render.png");
+        let theirs_out = scratch.path().join("gdal_render.png");
+        let ours = best_of(runs, || {
+            let src = read_geotiff(&input)?;
+            raster::render_png(&src, &ours_out, &RenderOptions::default())?;
+            Ok(())
+        })?;
+        let theirs = best_of(runs, || {
+            run(
+                "gdal_translate",
+                &[
+                    "-q",
+                    "-of",
+                    "PNG",
+                    "-scale",
+                    &input.to_string_lossy(),
+                    &theirs_out.to_string_lossy(),
+                ],
+            )
+        })?;
+        println!(
+            "render PNG size: ours {} bytes, GDAL {} bytes",
+            std::fs::metadata(&ours_out)?.len(),
+            std::fs::metadata(&theirs_out)?.len()
+        );
+        report("render", ours, theirs);
     }
 
     if only.as_ref().is_some_and(|o| o != "tile-pyramid-png") {

@@ -14,6 +14,7 @@ use crate::fsutil::{
 use crate::id::LayerId;
 use crate::layer::{LayerAttributes, LayerKey, UntypedAttributes};
 use crate::lock::LayerLock;
+use crate::store::PartStore;
 
 /// The directory of per-layer lock files inside a catalog.
 pub const LOCKS_DIR: &str = "_locks";
@@ -114,6 +115,7 @@ pub struct Catalog {
     pub(crate) dir: PathBuf,
     pub(crate) attributes: AttributeStore,
     pub(crate) options: CatalogOptions,
+    pub(crate) parts: PartStore,
 }
 
 impl Catalog {
@@ -128,6 +130,23 @@ impl Catalog {
 
     /// Opens (creating if needed) the catalog at `dir`; see [`Catalog::open`].
     pub fn open_with(dir: impl AsRef<Path>, options: CatalogOptions) -> Result<Self, Error> {
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir.join(ATTRIBUTES_DIR)).map_err(at(dir))?;
+        let parts = PartStore::file(dir, options.sync)?;
+        Self::open_with_store(dir, options, parts)
+    }
+
+    /// Opens (creating if needed) the catalog at `dir`, writing part files through `parts`
+    /// (a store and its retry policy); see [`Catalog::open`] and [`PartStore`] on which
+    /// stores fit. The default is [`PartStore::file`] over `dir` with the default retries.
+    ///
+    /// With another store, durability is the store's: `options.sync` still governs the
+    /// metadata, directories and attribute files.
+    pub fn open_with_store(
+        dir: impl AsRef<Path>,
+        options: CatalogOptions,
+        parts: PartStore,
+    ) -> Result<Self, Error> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(dir.join(ATTRIBUTES_DIR)).map_err(at(&dir))?;
         let mut attributes = AttributeStore::new(&dir);
@@ -136,6 +155,7 @@ impl Catalog {
             dir,
             attributes,
             options,
+            parts,
         };
         catalog.clean()?;
         Ok(catalog)
@@ -149,6 +169,11 @@ impl Catalog {
     /// The catalog's options.
     pub fn options(&self) -> &CatalogOptions {
         &self.options
+    }
+
+    /// The store part files are written through, with its retry policy.
+    pub fn part_store(&self) -> &PartStore {
+        &self.parts
     }
 
     /// The attribute store of the catalog.
@@ -338,7 +363,17 @@ impl Catalog {
                 let Some(lock) = LayerLock::try_acquire(&self.lock_path(&id))? else {
                     continue;
                 };
-                let current = self.current_generation(&id)?;
+                // A layer whose metadata cannot be read is left exactly as it is: without
+                // its generation nothing can be told apart from leftovers, and one broken
+                // layer must not make the whole catalog unopenable.
+                let Ok(current) = self.current_generation(&id) else {
+                    continue;
+                };
+                // Nor is a layer whose metadata names a generation that is not there: the
+                // other generations may be all that is left of its data.
+                if current.is_some_and(|g| !self.generation_dir(&id, g).is_dir()) {
+                    continue;
+                }
                 self.clean_layer(&id, current)?;
                 if current.is_none() {
                     lock.remove();
@@ -462,11 +497,12 @@ impl Catalog {
 }
 
 /// Whether an entry of a layer directory is one this crate makes: a generation `g<n>`, a
-/// spill directory `.spill-g<n>`, or a temporary file.
+/// spill directory `.spill-g<n>`, a staging directory `.stage-g<n>`, or a temporary file.
 fn is_ours(name: &str) -> bool {
     let generation = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     name.strip_prefix('g').is_some_and(generation)
         || name.strip_prefix(".spill-g").is_some_and(generation)
+        || name.strip_prefix(".stage-g").is_some_and(generation)
         || name.starts_with(crate::fsutil::TEMP_PREFIX)
 }
 

@@ -146,6 +146,17 @@ pub enum Error {
         /// The index its key maps to.
         expected: u64,
     },
+    /// Two part files hold overlapping index ranges, against the rule that parts hold
+    /// exclusive, sorted ranges (a file was copied or renamed into the layer by hand).
+    #[error("part file {path}: index {index} is also covered by part file {other}")]
+    OverlappingParts {
+        /// The later part file.
+        path: PathBuf,
+        /// The earlier part file whose range reaches `index`.
+        other: PathBuf,
+        /// The first index found in both ranges.
+        index: u64,
+    },
     /// The layer was rewritten and its old part files removed since this reader opened it.
     #[error(
         "layer {id} was rewritten since this reader opened it ({path} is gone); open a new reader"
@@ -155,6 +166,20 @@ pub enum Error {
         id: String,
         /// The vanished part file.
         path: PathBuf,
+    },
+    /// The part store did not take a part file: a permanent error, or transient errors
+    /// until the retry policy gave up. The layer is unchanged.
+    #[error("storing part {key} failed after {attempts} attempt(s) ({reason}): {source}")]
+    PartStore {
+        /// The part's store key, `<name>/<zoom>/g<generation>/<part file name>`.
+        key: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Why the retries stopped.
+        reason: &'static str,
+        /// The store's last error ([`writer_with_retry::StoreError::is_transient`] classifies it).
+        #[source]
+        source: writer_with_retry::StoreError,
     },
     /// A record is too large for a part file (payloads are limited to 4 GiB).
     #[error("a record of {len} bytes is larger than a part file record can be (4 GiB)")]

@@ -46,6 +46,7 @@
 //!   _attributes/<name>__<zoom>__<attr>.json     further attributes
 //!   _locks/<name>__<zoom>.lock                  writer locks (advisory)
 //!   <name>/<zoom>/g<generation>/part-r-<partition:05>-<first index>
+//!   <name>/<zoom>/.stage-g<generation>/                 parts being written (transient)
 //! ```
 //! Records are mapfile records: the index is the key index of the key, the payload is the
 //! key ([`keyed_tile::Key::write_to`]) followed by the value. Several keys can share an
@@ -67,12 +68,17 @@
 //! never read, and [`Catalog::open`] removes them for every layer whose lock is free.
 //! [`crash`] holds the kill-the-writer test that shows this.
 //!
-//! **Why parts are not written through writer-with-retry's `Store`.** `Store::put` takes a
-//! whole object in memory; a part is up to 128 MiB and several are written at once, which
-//! would break the memory budget. Parts are therefore streamed with mapfile's writer into
-//! the generation directory (in parallel, one partition per task of pool-tuning's
-//! executor). The atomic-rename discipline of `FileStore` is applied at the level of the
-//! whole generation instead of each file.
+//! **Parts go through writer-with-retry's `Store`.** Each partition is written by its own
+//! task of pool-tuning's executor, in parallel. A part file is streamed with mapfile's
+//! writer to a staging directory `.stage-g<generation>`, then handed to the catalog's
+//! [`PartStore`] with [`Store::put_file`](writer_with_retry::Store::put_file), retried with
+//! exponential backoff on transient errors; a permanent error or exhausted retries is an
+//! [`Error::PartStore`] naming the part, and the layer is left as it was. `put_file` takes
+//! a file, not bytes, so a part (up to 128 MiB) is never held in memory; the default
+//! [`writer_with_retry::FileStore`] hard-links the staged file into the generation
+//! directory, fsynced when [`CatalogOptions::sync`] is on. The generation switch happens
+//! only after every part is in place. [`Catalog::open_with_store`] takes another store
+//! (a [`writer_with_retry::FaultyStore`] in tests).
 //!
 //! **Memory.** A write keeps at most about `memory_budget` bytes of records in memory;
 //! beyond it, sorted runs spill to disk and are merged k ways per partition (at most 32
@@ -96,6 +102,7 @@ mod lock;
 mod parts;
 mod reader;
 mod sort;
+mod store;
 mod write;
 
 pub use attributes::{ATTRIBUTES_DIR, AttributeStore, METADATA};
@@ -105,7 +112,9 @@ pub use id::{LayerId, MAX_NAME_BYTES};
 pub use keyindex::{KeyIndexChoice, KeyIndexMethod, LayerKeyIndex};
 pub use layer::{LAYOUT_VERSION, LayerAttributes, LayerHeader, LayerKey, LayerMetadata};
 pub use reader::{LayerReader, PARALLEL_MIN_CELLS, QueryIter, QueryOptions, VerifyReport};
+pub use store::PartStore;
 pub use write::{
-    DEFAULT_MEMORY_BUDGET, Phase, Progress, ProgressFn, UpdateOptions, WriteOptions, WriteReport,
-    updating_wins,
+    DEFAULT_MEMORY_BUDGET, MAX_PARTITIONS, Phase, Progress, ProgressFn, UpdateOptions,
+    WriteOptions, WriteReport, updating_wins,
 };
+pub use writer_with_retry;

@@ -1,11 +1,13 @@
 //! Writes one partition's sorted records as part files `part-r-<partition:05>-<first index>`
-//! that roll over at a size limit, straight into a generation directory.
+//! that roll over at a size limit: each file is written to a staging directory, then handed
+//! to the catalog's part store (writer-with-retry's `Store`, with retries) under its key in
+//! the generation directory.
 //!
-//! mapfile's `MultiFileWriter` does the same but always writes under a temporary name and
-//! fsyncs every file and its directory. Inside a generation directory that no reader sees
-//! until the metadata switch, a part needs no name of its own to hide behind, and the
-//! directory is fsynced once for all parts; so this writer fsyncs only when the catalog asks
-//! for it, which makes small parts (tests, the crash test) many times faster.
+//! mapfile's `MultiFileWriter` does the same but always fsyncs every file and its directory.
+//! Here the part store owns durability: the default `FileStore` fsyncs the part (a hard link
+//! of the staged file, so no byte is copied) when the catalog's `sync` option is on, and
+//! skips it when off, which makes small parts (tests, the crash test) many times faster.
+//! Memory stays bounded: a part is streamed to disk, never held whole.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,36 +16,55 @@ use std::path::{Path, PathBuf};
 use mapfile::{MapFileWriter, MultiWriterOptions, PartFile, part_file_name};
 
 use crate::error::Error;
-use crate::fsutil::at;
+use crate::fsutil::{at, remove_file};
+use crate::store::PartStore;
 
 /// The write buffer of a part file. 512 KiB keeps writes large while several partitions
 /// are written at once within the memory budget.
 const BUFFER_BYTES: usize = 512 << 10;
 
+/// Where a generation's part files go: staged under `staging`, then put into the part
+/// store under `<key_prefix>/<file name>`, which is `<generation dir>/<file name>` on disk.
+pub(crate) struct PartSink<'a> {
+    pub(crate) store: &'a PartStore,
+    pub(crate) staging: &'a Path,
+    pub(crate) generation_dir: &'a Path,
+    pub(crate) key_prefix: &'a str,
+}
+
+/// The staging directory of a generation directory `<layer>/g<n>`: `<layer>/.stage-g<n>`.
+pub(crate) fn staging_dir(generation_dir: &Path) -> PathBuf {
+    let name = generation_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parent = generation_dir.parent().unwrap_or(generation_dir);
+    parent.join(format!(".stage-{name}"))
+}
+
 struct Current {
     writer: MapFileWriter<BufWriter<File>>,
-    path: PathBuf,
+    name: String,
+    staged: PathBuf,
     first: u64,
 }
 
 /// A rolling writer of one partition's part files.
-pub(crate) struct PartWriter {
-    dir: PathBuf,
+pub(crate) struct PartWriter<'a> {
+    sink: &'a PartSink<'a>,
     partition: u32,
     options: MultiWriterOptions,
-    sync: bool,
     current: Option<Current>,
     last: Option<u64>,
     written: Vec<PartFile>,
 }
 
-impl PartWriter {
-    pub(crate) fn new(dir: &Path, partition: u32, options: MultiWriterOptions, sync: bool) -> Self {
+impl<'a> PartWriter<'a> {
+    pub(crate) fn new(sink: &'a PartSink<'a>, partition: u32, options: MultiWriterOptions) -> Self {
         PartWriter {
-            dir: dir.to_path_buf(),
+            sink,
             partition,
             options,
-            sync,
             current: None,
             last: None,
             written: Vec::new(),
@@ -65,43 +86,48 @@ impl PartWriter {
             self.close()?;
         }
         if self.current.is_none() {
-            let path = self.dir.join(part_file_name(self.partition, index));
-            let file = File::create(&path).map_err(at(&path))?;
+            let name = part_file_name(self.partition, index);
+            let staged = self.sink.staging.join(&name);
+            let file = File::create(&staged).map_err(at(&staged))?;
             let writer = MapFileWriter::new(
                 BufWriter::with_capacity(BUFFER_BYTES, file),
                 self.options.writer,
             )
-            .map_err(|e| Error::part(&path, e))?;
+            .map_err(|e| Error::part(&staged, e))?;
             self.current = Some(Current {
                 writer,
-                path,
+                name,
+                staged,
                 first: index,
             });
         }
         if let Some(c) = &mut self.current {
             c.writer
                 .append(index, payload)
-                .map_err(|e| Error::part(&c.path, e))?;
+                .map_err(|e| Error::part(&c.staged, e))?;
         }
         self.last = Some(index);
         Ok(())
     }
 
+    /// Finishes the current file and puts it into the part store.
     fn close(&mut self) -> Result<(), Error> {
         let Some(c) = self.current.take() else {
             return Ok(());
         };
-        let (buffered, summary) = c.writer.finish().map_err(|e| Error::part(&c.path, e))?;
+        let (buffered, summary) = c.writer.finish().map_err(|e| Error::part(&c.staged, e))?;
         let mut file = buffered
             .into_inner()
-            .map_err(|e| at(&c.path)(e.into_error()))?;
-        file.flush().map_err(at(&c.path))?;
-        if self.sync {
-            file.sync_all().map_err(at(&c.path))?;
-        }
+            .map_err(|e| at(&c.staged)(e.into_error()))?;
+        file.flush().map_err(at(&c.staged))?;
+        drop(file);
+        let key = format!("{}/{}", self.sink.key_prefix, c.name);
+        self.sink.store.put_part(&key, &c.staged)?;
+        // The store has its own link or copy now; the staged name is no longer needed.
+        remove_file(&c.staged)?;
         let (first_index, last_index) = summary.index_range.unwrap_or((c.first, c.first));
         self.written.push(PartFile {
-            path: c.path,
+            path: self.sink.generation_dir.join(&c.name),
             partition: self.partition,
             first_index,
             last_index,

@@ -537,14 +537,24 @@ impl<K: LayerKey> LayerReader<K> {
         let inner = &*self.inner;
         let ki = &inner.attrs.key_index;
         let mut report = VerifyReport::default();
+        // The last index of the previous file with records: part files hold exclusive,
+        // ascending index ranges, so no record may come at or below it.
+        let mut previous: Option<(u64, &PathBuf)> = None;
         for (n, path) in inner.paths.iter().enumerate() {
             let part = match MapFileReader::open(path) {
                 Ok(p) => p,
                 Err(e) => return Err(Error::part(path, e)),
             };
             part.verify().map_err(|e| Error::part(path, e))?;
-            let first = inner.firsts[n];
-            let cover_end = inner.firsts.get(n + 1).map_or(u64::MAX, |f| f - 1);
+            let first = inner.firsts.get(n).copied().unwrap_or(0);
+            // The cover ends before the next larger first index. Files sharing a first
+            // index (only a damaged directory has them) share a cover, so the next file's
+            // first index may equal this one's and cannot be decremented blindly.
+            let cover_end = inner
+                .firsts
+                .iter()
+                .find(|&&f| f > first)
+                .map_or(u64::MAX, |&f| f - 1);
             let mut group_index = None;
             let mut group_keys: Vec<K> = Vec::new();
             for record in &part {
@@ -561,6 +571,15 @@ impl<K: LayerKey> LayerReader<K> {
                         expected,
                     });
                 }
+                if let Some((last, other)) = previous
+                    && record.index <= last
+                {
+                    return Err(Error::OverlappingParts {
+                        path: path.clone(),
+                        other: other.clone(),
+                        index: record.index,
+                    });
+                }
                 if group_index != Some(record.index) {
                     group_index = Some(record.index);
                     group_keys.clear();
@@ -575,6 +594,9 @@ impl<K: LayerKey> LayerReader<K> {
                 }
                 group_keys.push(key);
                 report.records += 1;
+            }
+            if let Some(last) = group_index {
+                previous = Some((last, path));
             }
             report.parts += 1;
             report.bytes += part.bytes().len() as u64;

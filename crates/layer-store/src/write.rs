@@ -18,11 +18,16 @@ use crate::fsutil::{link_or_copy, remove_tree, sync_dir, temp_name};
 use crate::id::LayerId;
 use crate::keyindex::{KeyIndexChoice, LayerKeyIndex};
 use crate::layer::{LAYOUT_VERSION, LayerAttributes, LayerHeader, LayerKey, LayerMetadata};
-use crate::parts::PartWriter;
+use crate::parts::{PartSink, PartWriter, staging_dir};
 use crate::sort::{Group, Sorted, Sorter};
 
 /// The default memory budget of a write: 256 MiB (issue 6).
 pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
+
+/// The most partitions a write splits into. Each is a task with its own part files and
+/// merge buffers; far more than the cores and the parts the data needs buys nothing, and an
+/// unbounded count would let one option make planning loop for ages.
+pub const MAX_PARTITIONS: usize = 1 << 16;
 
 /// A progress callback: called from the writing threads now and then.
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -66,7 +71,7 @@ pub struct WriteOptions {
     /// The size limit of one part file; default 128 MiB − 16 KiB (ADR 0002).
     pub max_part_bytes: u64,
     /// Index-range partitions, written in parallel; 0 chooses from the data size and the
-    /// thread count.
+    /// thread count. At most [`MAX_PARTITIONS`].
     pub partitions: usize,
     /// One sparse index entry every this many records in each part; 0 chooses from the
     /// mean record size ([`WriterOptions::for_record_size`]).
@@ -177,6 +182,15 @@ impl WriteOptions {
             return Err(Error::InvalidOption {
                 option: "max_part_bytes",
                 what: "must be at least 1".to_owned(),
+            });
+        }
+        if self.partitions > MAX_PARTITIONS {
+            return Err(Error::InvalidOption {
+                option: "partitions",
+                what: format!(
+                    "{} is more than the limit of {MAX_PARTITIONS}",
+                    self.partitions
+                ),
             });
         }
         Ok(())
@@ -427,7 +441,7 @@ struct TaskEnv<'a, K, F> {
     merge_buffer: usize,
     merge: &'a F,
     overwrite: bool,
-    sync: bool,
+    sink: &'a PartSink<'a>,
     counters: &'a Counters,
     progress: Option<&'a ProgressFn>,
     spill_source: &'a Path,
@@ -450,14 +464,14 @@ where
             .as_ref()
             .map(|(r, p)| (r.range(task.lo..=task.hi).peekable(), *p));
         let mut updates = self.sorted.merge(task.lo, task.hi, self.merge_buffer)?;
-        let mut writer = PartWriter::new(self.dir, task.partition, self.writer, self.sync);
+        let mut writer = PartWriter::new(self.sink, task.partition, self.writer);
         let mut group = Group::default();
         let mut keep: Vec<(K, usize, usize)> = Vec::new();
         let mut used: Vec<bool> = Vec::new();
         let mut olds: Vec<&[u8]> = Vec::new();
         let mut payload = Vec::new();
         let mut written = 0u64;
-        let append = |w: &mut PartWriter, index: u64, bytes: &[u8]| w.append(index, bytes);
+        let append = |w: &mut PartWriter<'_>, index: u64, bytes: &[u8]| w.append(index, bytes);
         loop {
             let old_index = match &mut old_iter {
                 Some((it, path)) => match it.peek() {
@@ -792,8 +806,11 @@ impl Catalog {
             let partitions = if options.partitions > 0 {
                 options.partitions
             } else {
-                let by_size = stats.bytes.div_ceil(options.max_part_bytes) as usize;
-                by_size.max(threads)
+                let by_size = stats.bytes.div_ceil(options.max_part_bytes);
+                usize::try_from(by_size)
+                    .unwrap_or(MAX_PARTITIONS)
+                    .max(threads)
+                    .min(MAX_PARTITIONS)
             };
             let plan = plan_partitions(&key_index, bounds.as_ref(), partitions);
             let tasks: Vec<Task<'_>> = plan
@@ -803,12 +820,13 @@ impl Catalog {
                     lo,
                     hi,
                     old: None,
-                    partition: n as u32,
+                    partition: u32::try_from(n).unwrap_or(u32::MAX),
                 })
                 .collect();
             let files = self.run_partition_tasks::<K, _>(
                 id,
                 &sorted,
+                generation,
                 &dir,
                 &tasks,
                 options,
@@ -856,6 +874,7 @@ impl Catalog {
         &self,
         id: &LayerId,
         sorted: &Sorted,
+        generation: u64,
         dir: &Path,
         tasks: &[Task<'_>],
         options: &WriteOptions,
@@ -869,6 +888,18 @@ impl Catalog {
     {
         let threads = self.options.effective_threads();
         let sources = sorted.source_count().max(1);
+        // Parts are staged beside the generation (same file system, so the default file
+        // store links them in without copying) and handed to the part store with retries.
+        let staging = staging_dir(dir);
+        remove_tree(&staging)?;
+        std::fs::create_dir_all(&staging).map_err(crate::fsutil::at(&staging))?;
+        let key_prefix = header::<K>(id, generation, "").path;
+        let sink = PartSink {
+            store: &self.parts,
+            staging: &staging,
+            generation_dir: dir,
+            key_prefix: &key_prefix,
+        };
         let env = TaskEnv::<K, F> {
             id,
             sorted,
@@ -878,14 +909,23 @@ impl Catalog {
                 .clamp(4 << 10, 256 << 10),
             merge,
             overwrite,
-            sync: self.options.sync,
+            sink: &sink,
             counters,
             progress: options.progress.as_ref(),
             spill_source: dir,
             _key: std::marker::PhantomData,
         };
-        let per_task = run_tasks(threads, tasks.len(), |n| env.run(&tasks[n]))?;
-        Ok(per_task.into_iter().flatten().collect())
+        let per_task = run_tasks(threads, tasks.len(), |n| match tasks.get(n) {
+            Some(task) => env.run(task),
+            None => Err(Error::Internal {
+                what: "a partition task out of range",
+            }),
+        });
+        // Staged files are removed as their parts are stored; after a failure some remain.
+        let cleaned = remove_tree(&staging);
+        let files = per_task?.into_iter().flatten().collect();
+        cleaned?;
+        Ok(files)
     }
 
     /// Merges records into an existing layer (ADR 0002's incremental update).
@@ -983,6 +1023,7 @@ impl Catalog {
             let files = self.run_partition_tasks::<K, F>(
                 id,
                 &sorted,
+                generation,
                 &dir,
                 &tasks,
                 wopts,

@@ -67,17 +67,13 @@ pub type MappedReader = MapFileReader<memmap2::Mmap>;
 pub struct MapFileReader<D> {
     data: D,
     footer: Footer,
-    /// The sparse index's (first index, block offset) pairs, read once at open: contiguous
-    /// pairs make the binary search of every lookup touch a few cache lines instead of a
-    /// page per step, and put each block's offset beside its key.
+    /// The sparse index's (first index, block offset) pairs, read once at open: each
+    /// block's offset sits beside its key, so finding a block touches one cache line of them.
     keys: Vec<(u64, u64)>,
-    /// Every [`FANOUT`]th key: a small top level that stays in cache, so a lookup's search
-    /// over `keys` touches one short segment of it.
-    top: Vec<u64>,
+    /// A lookup table over the top bits of the key space, so that a lookup goes straight to
+    /// the few keys that can hold its answer instead of binary-searching all of them.
+    radix: Radix,
 }
-
-/// Keys per segment of the two-level search: 64 pairs are 1 KiB, 16 cache lines.
-const FANOUT: usize = 64;
 
 impl MapFileReader<memmap2::Mmap> {
     /// Opens and memory-maps the map file at `path`.
@@ -101,12 +97,12 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
     /// Checks the structure of the map file in `data` and makes a reader for it.
     pub fn new(data: D) -> Result<Self> {
         let (footer, keys) = parse(data.as_ref())?;
-        let top = keys.iter().step_by(FANOUT).map(|k| k.0).collect();
+        let radix = Radix::new(&keys, footer.first_index, footer.last_index);
         Ok(MapFileReader {
             data,
             footer,
             keys,
-            top,
+            radix,
         })
     }
 
@@ -125,7 +121,7 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
             bytes: self.data.as_ref(),
             footer: self.footer,
             keys: &self.keys,
-            top: &self.top,
+            radix: &self.radix,
         }
     }
 
@@ -352,7 +348,7 @@ fn parse(bytes: &[u8]) -> Result<(Footer, Vec<(u64, u64)>)> {
         bytes,
         footer,
         keys: &[],
-        top: &[],
+        radix: &Radix::EMPTY,
     };
     // At most one key per 20 bytes of the file, as checked above.
     let mut keys = Vec::with_capacity(entries);
@@ -390,8 +386,8 @@ struct View<'a> {
     footer: Footer,
     /// The sparse index's (first index, block offset) pairs.
     keys: &'a [(u64, u64)],
-    /// Every [`FANOUT`]th of them.
-    top: &'a [u64],
+    /// The lookup table over them.
+    radix: &'a Radix,
 }
 
 /// One block of records, as the sparse index describes it.
@@ -462,19 +458,121 @@ impl View<'_> {
     /// The block where a scan for indexes `>= lo` starts: the last block whose first index
     /// is smaller than `lo` (records equal to `lo` may end the block before one starting
     /// with `lo`), or block 0.
+    #[inline]
     fn seek_block(&self, lo: u64) -> usize {
-        // Segment `seg - 1` holds the last key smaller than `lo`: its first key is smaller,
-        // and the next segment's first key is not.
-        let seg = self.top.partition_point(|&k| k < lo);
-        let Some(start) = seg.checked_sub(1).map(|s| s * FANOUT) else {
-            return 0;
-        };
-        let end = self.keys.len().min(start + FANOUT);
+        let (from, to) = self.radix.candidates(lo, self.footer.first_index, self.keys.len());
         let within = self
             .keys
-            .get(start..end)
-            .map_or(0, |segment| segment.partition_point(|k| k.0 < lo));
-        (start + within).saturating_sub(1)
+            .get(from..to)
+            .map_or(0, |keys| keys.partition_point(|k| k.0 < lo));
+        (from + within).saturating_sub(1)
+    }
+
+    /// Touches the cache lines where the records of `block` most likely start, so that the
+    /// memory reads of the record-by-record walk that follows overlap instead of waiting
+    /// for each other: each record's position depends on the length read from the one
+    /// before, so without this a lookup pays one full cache (and often TLB) miss per record.
+    ///
+    /// The guesses assume records of equal size, as raster tiles mostly are; a wrong guess
+    /// only costs a wasted read, never a wrong answer, because the walk checks every record.
+    #[inline]
+    fn touch_block(&self, block: usize) -> u8 {
+        let Some(&(_, start)) = self.keys.get(block) else {
+            return 0;
+        };
+        let end = self
+            .keys
+            .get(block + 1)
+            .map_or(self.footer.index_offset as u64, |k| k.1);
+        let span = end.saturating_sub(start);
+        let records = self.footer.interval.min(MAX_TOUCHES);
+        let mut acc = 0u8;
+        for r in 0..records {
+            // At most `span`, which lies inside the file: no overflow, and `get` checks anyway.
+            let at = start + span / records * r;
+            acc ^= usize::try_from(at)
+                .ok()
+                .and_then(|at| self.bytes.get(at))
+                .copied()
+                .unwrap_or(0);
+        }
+        acc
+    }
+}
+
+/// The most cache lines [`View::touch_block`] reads ahead for one block: enough for blocks
+/// of up to 32 records, the largest interval `WriterOptions::for_record_size` picks, while
+/// bounding the work for files with huge intervals.
+const MAX_TOUCHES: u64 = 32;
+
+/// A lookup table over the high bits of the sparse index's key space.
+///
+/// Bucket `b` holds the keys whose offset from the first index, shifted right by `shift`,
+/// is `b`; `starts[b]` is the position in the sparse index of the first key in bucket `b`
+/// or later. With about two keys per bucket, a lookup reads one entry of the table and then
+/// one or two cache lines of keys; skewed keys only make some buckets larger, and those are
+/// binary-searched, so no key distribution makes a lookup worse than a binary search.
+#[derive(Debug)]
+struct Radix {
+    shift: u32,
+    /// One more entry than there are buckets; the last is the number of keys.
+    starts: Vec<u32>,
+}
+
+impl Radix {
+    /// No table: every lookup binary-searches all the keys (used while opening).
+    const EMPTY: Radix = Radix {
+        shift: 0,
+        starts: Vec::new(),
+    };
+
+    /// Builds the table for `keys`, which lie in `[first, last]` in never-decreasing order.
+    fn new(keys: &[(u64, u64)], first: u64, last: u64) -> Radix {
+        // The table's positions are u32: with more keys (a file of more than 80 GiB), keep
+        // binary-searching. About two keys per bucket: 2 bytes of table per key.
+        let Ok(n) = u32::try_from(keys.len()) else {
+            return Radix::EMPTY;
+        };
+        if n < 2 {
+            return Radix::EMPTY;
+        }
+        let bucket_bits = (n / 2).max(1).ilog2() + 1;
+        let span = last.saturating_sub(first);
+        let span_bits = u64::BITS - span.leading_zeros();
+        let shift = span_bits.saturating_sub(bucket_bits);
+        let buckets = (span >> shift) as usize + 1;
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut pos = 0u32;
+        for b in 0..buckets as u64 {
+            while keys
+                .get(pos as usize)
+                .is_some_and(|k| k.0.saturating_sub(first) >> shift < b)
+            {
+                pos += 1;
+            }
+            starts.push(pos);
+        }
+        starts.push(n);
+        Radix { shift, starts }
+    }
+
+    /// The positions `[from, to)` of the keys that may be the first key `>= lo`, given the
+    /// first index of the file and the number of keys: every key before `from` is smaller
+    /// than `lo`, every key from `to` on is larger.
+    #[inline]
+    fn candidates(&self, lo: u64, first: u64, len: usize) -> (usize, usize) {
+        if self.starts.is_empty() {
+            return (0, len);
+        }
+        let Some(offset) = lo.checked_sub(first) else {
+            return (0, 0);
+        };
+        let b = usize::try_from(offset >> self.shift).unwrap_or(usize::MAX);
+        match (self.starts.get(b), self.starts.get(b.wrapping_add(1))) {
+            (Some(&from), Some(&to)) => (from as usize, to as usize),
+            // Beyond the last bucket: every key is smaller.
+            _ => (len, len),
+        }
     }
 }
 
@@ -599,6 +697,17 @@ impl<'a> Ranges<'a> {
                 self.seek = false;
                 let target = self.view.seek_block(lo);
                 if self.cursor.is_none_or(|c| c.block < target) {
+                    // When the next block starts at or below `hi`, the walk reads into it.
+                    let mut touched = self.view.touch_block(target);
+                    if self
+                        .view
+                        .keys
+                        .get(target + 1)
+                        .is_some_and(|&(next, _)| next <= hi)
+                    {
+                        touched ^= self.view.touch_block(target + 1);
+                    }
+                    std::hint::black_box(touched);
                     self.cursor = Some(Cursor::at_block(&self.view, target)?);
                 }
             }

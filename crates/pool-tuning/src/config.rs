@@ -267,6 +267,20 @@ impl ThreadConfig {
 
     /// Parses a configuration from JSON text; `path` is only used in error messages.
     pub fn from_json(text: &str, path: &Path) -> Result<Self, Error> {
+        // serde also reads a struct from an array (`[]` would silently mean the defaults), so
+        // anything but an object is turned away first.
+        let start = text.trim_start();
+        if !start.is_empty() && !start.starts_with('{') {
+            let before = &text[..text.len() - start.len()];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            return Err(Error::Json {
+                path: path.to_owned(),
+                line,
+                column,
+                message: "expected a JSON object at the top level".to_owned(),
+            });
+        }
         let config: Self = serde_json::from_str(text).map_err(|e| Error::Json {
             path: path.to_owned(),
             line: e.line(),
@@ -327,7 +341,13 @@ impl ThreadConfig {
         let temp = PathBuf::from(temp);
         let mut text = self.to_json();
         text.push('\n');
-        std::fs::write(&temp, text)
+        // Synced before the rename, so that a crash leaves the old file or the new one.
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&temp)?;
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            file.sync_all()
+        };
+        write()
             .and_then(|()| std::fs::rename(&temp, path))
             .map_err(|e| {
                 let _ = std::fs::remove_file(&temp);
@@ -345,6 +365,27 @@ impl ThreadConfig {
                         message: format!(
                             "{} threads is more than the limit of {MAX_THREADS}",
                             ops.get(op)
+                        ),
+                    });
+                }
+            }
+        }
+        for (i, saved) in self.calibrations.iter().enumerate() {
+            let counts = std::iter::once(("best".to_owned(), saved.calibration.best)).chain(
+                saved
+                    .calibration
+                    .table
+                    .iter()
+                    .enumerate()
+                    .map(|(row, m)| (format!("table[{row}].threads"), m.threads)),
+            );
+            for (field, threads) in counts {
+                if threads > MAX_THREADS {
+                    return Err(Error::Invalid {
+                        path: path.to_owned(),
+                        json_path: format!("calibrations[{i}].calibration.{field}"),
+                        message: format!(
+                            "{threads} threads is more than the limit of {MAX_THREADS}"
                         ),
                     });
                 }
@@ -410,12 +451,15 @@ impl ThreadConfig {
             }
             let backend =
                 Backend::named(&backend.to_ascii_lowercase()).map_err(|e| err(e.to_string()))?;
-            let threads = value
-                .to_str()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or_else(|| {
-                    err("the value must be a whole number of threads (0 = automatic)".to_owned())
-                })?;
+            let text = value.to_str().map(str::trim).unwrap_or_default();
+            let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+            if !digits {
+                return Err(err(
+                    "the value must be a whole number of threads (0 = automatic)".to_owned(),
+                ));
+            }
+            // All digits: a parse failure can only be an overflow.
+            let threads = text.parse::<usize>().unwrap_or(usize::MAX);
             if threads > MAX_THREADS {
                 return Err(err(format!("more than the limit of {MAX_THREADS} threads")));
             }

@@ -29,7 +29,11 @@ pub enum Order {
 /// Each call spawns scoped threads and joins them before returning, so tasks may borrow from
 /// the caller. The input iterator and the result sink run on the calling thread, so neither
 /// needs to be `Send`. A task that panics comes back as [`Error::TaskPanicked`]; the other tasks
-/// go on, and the call always returns.
+/// go on, and the call always returns. (A panic in the input iterator or the sink is the
+/// caller's own and propagates, after the workers have stopped.)
+///
+/// With one thread, or when the input holds a single item, the tasks run on the calling thread
+/// and no thread is started: spawning costs more than a short query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool {
     threads: usize,
@@ -102,13 +106,31 @@ impl Pool {
         F: Fn(T) -> R + Sync,
         S: FnMut(usize, Result<R, Error>) -> ControlFlow<()>,
     {
+        let mut items = items.into_iter();
+        if self.threads <= 1 {
+            return run_inline(items, &f, &mut sink);
+        }
+        // Peek at two items: one task alone is not worth starting threads for. Pulling two is
+        // within the in-flight bound, which is at least the thread count.
+        let Some(first) = items.next() else {
+            return 0;
+        };
+        let Some(second) = items.next() else {
+            return run_inline(std::iter::once(first), &f, &mut sink);
+        };
+        let items = [first, second].into_iter().chain(items);
+        // No more workers than tasks, when the input knows its length: each costs a thread.
+        let workers = items
+            .size_hint()
+            .1
+            .map_or(self.threads, |n| n.min(self.threads));
         let (task_tx, task_rx) = bounded::<(usize, T)>(self.in_flight);
         let (result_tx, result_rx) = unbounded::<(usize, Result<R, Error>)>();
         let cancelled = AtomicBool::new(false);
         let mut delivered = 0;
         let mut started = 0usize;
         let scope = crossbeam::scope(|scope| {
-            for _ in 0..self.threads {
+            for _ in 0..workers {
                 let (task_rx, result_tx, f, cancelled) =
                     (task_rx.clone(), result_tx.clone(), &f, &cancelled);
                 // A worker that cannot be started (the system is out of threads) is simply
@@ -118,13 +140,7 @@ impl Pool {
                         if cancelled.load(Ordering::Relaxed) {
                             continue;
                         }
-                        let result =
-                            catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| {
-                                Error::TaskPanicked {
-                                    index,
-                                    message: panic_message(payload.as_ref()),
-                                }
-                            });
+                        let result = run_task(f, index, item);
                         if result_tx.send((index, result)).is_err() {
                             break;
                         }
@@ -195,8 +211,11 @@ impl Pool {
             drop(task_tx);
             drop(result_rx);
         });
-        // Workers catch task panics, so the scope itself cannot fail.
-        drop(scope);
+        // Workers catch task panics, so no worker can fail; a panic of the iterator or the
+        // sink on this thread has already been resumed by the scope.
+        if let Err(payload) = scope {
+            std::panic::resume_unwind(payload);
+        }
         delivered
     }
 }
@@ -210,17 +229,30 @@ where
 {
     let mut delivered = 0;
     for (index, item) in items.into_iter().enumerate() {
-        let result =
-            catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| Error::TaskPanicked {
-                index,
-                message: panic_message(payload.as_ref()),
-            });
+        let result = run_task(f, index, item);
         delivered += 1;
         if sink(index, result).is_break() {
             break;
         }
     }
     delivered
+}
+
+/// Runs one task, turning a panic into [`Error::TaskPanicked`].
+fn run_task<T, R, F>(f: &F, index: usize, item: T) -> Result<R, Error>
+where
+    F: Fn(T) -> R,
+{
+    catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| {
+        let message = panic_message(payload.as_ref());
+        // A payload whose destructor panics too must not take the worker down: its task would
+        // then never report back, and the caller would wait for it forever. Such a payload is
+        // leaked.
+        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
+        }
+        Error::TaskPanicked { index, message }
+    })
 }
 
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -42,12 +42,14 @@ impl SimulatedLatency {
         x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         x ^= x >> 31;
         let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
-        self.min + self.max.saturating_sub(self.min).mul_f64(unit)
+        // Saturating, so that absurd bounds give a long latency rather than a panic.
+        self.min
+            .saturating_add(self.max.saturating_sub(self.min).mul_f64(unit))
     }
 
     /// The time one thread needs for the whole request.
     pub fn serial_time(&self) -> Duration {
-        (0..self.tiles).map(|i| self.latency(i)).sum()
+        (0..self.tiles).fold(Duration::ZERO, |sum, i| sum.saturating_add(self.latency(i)))
     }
 
     /// Runs one request with `threads` threads on a [`Pool`].

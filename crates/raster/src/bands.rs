@@ -68,17 +68,35 @@ impl BandRef<'_> {
         }
     }
 
-    /// Appends sample `i` as little-endian bytes.
-    pub(crate) fn push_le_sample(&self, i: usize, out: &mut Vec<u8>) {
+    /// Writes samples `start..start + out.len() / stride` as little-endian bytes at byte `at`
+    /// of every `stride`-byte pixel of `out`: one band's share of pixel-interleaved rows.
+    pub(crate) fn put_le_strided(&self, start: usize, out: &mut [u8], at: usize, stride: usize) {
+        let n = out.len() / stride;
+        macro_rules! put {
+            ($v:expr, $t:ty) => {{
+                const N: usize = size_of::<$t>();
+                for (px, s) in out.chunks_exact_mut(stride).zip(&$v[start..start + n]) {
+                    px[at..at + N].copy_from_slice(&s.to_le_bytes());
+                }
+            }};
+        }
         match self {
-            BandRef::Bool(v) => out.push(u8::from(v[i])),
-            BandRef::U8(v) => out.push(v[i]),
-            BandRef::I8(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            BandRef::U16(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            BandRef::I16(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            BandRef::I32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            BandRef::F32(v) => out.extend_from_slice(&v[i].to_le_bytes()),
-            BandRef::F64(v) => out.extend_from_slice(&v[i].to_le_bytes()),
+            BandRef::Bool(v) => {
+                for (px, &s) in out.chunks_exact_mut(stride).zip(&v[start..start + n]) {
+                    px[at] = u8::from(s);
+                }
+            }
+            BandRef::U8(v) => {
+                for (px, &s) in out.chunks_exact_mut(stride).zip(&v[start..start + n]) {
+                    px[at] = s;
+                }
+            }
+            BandRef::I8(v) => put!(v, i8),
+            BandRef::U16(v) => put!(v, u16),
+            BandRef::I16(v) => put!(v, i16),
+            BandRef::I32(v) => put!(v, i32),
+            BandRef::F32(v) => put!(v, f32),
+            BandRef::F64(v) => put!(v, f64),
         }
     }
 }

@@ -604,8 +604,19 @@ fn open<R: Read + Seek>(r: R, limits: &Limits) -> Result<Decoder<R>> {
         .with_limits(tiff_limits(limits)))
 }
 
+/// A decoder for reading tags only. tiff 0.11 checks an ASCII tag's length against the
+/// decoding-buffer limit, not the tag limit, and allocates it before reading: with the pixel
+/// limit there, a 30-byte file claiming a 4 GiB string made it allocate 4 GiB (found by the
+/// `geotiff_read` fuzz target). Pixels are read only after [`Decoder::with_limits`] restores
+/// the pixel limit.
+fn open_for_tags<R: Read + Seek>(r: R, limits: &Limits) -> Result<Decoder<R>> {
+    let mut l = tiff_limits(limits);
+    l.decoding_buffer_size = usize::try_from(limits.max_tag_bytes).unwrap_or(usize::MAX);
+    Ok(Decoder::new(r).map_err(tiff_err)?.with_limits(l))
+}
+
 fn info_from<R: Read + Seek>(r: R, limits: &Limits) -> Result<GeoTiffInfo> {
-    let mut d = open(r, limits)?;
+    let mut d = open_for_tags(r, limits)?;
     let h = header(&mut d)?;
     let g = georef(&mut d)?;
     Ok(GeoTiffInfo {
@@ -631,7 +642,7 @@ where
     R: Read + Seek + Send,
     F: Fn() -> Result<R> + Sync,
 {
-    let mut d = open(r, limits)?;
+    let mut d = open_for_tags(r, limits)?;
     let h = header(&mut d)?;
     check_limits(&h, limits)?;
     let g = georef(&mut d)?;
@@ -650,6 +661,7 @@ where
             "no georeferencing: neither ModelTiepoint+ModelPixelScale nor ModelTransformation",
         )
     })?;
+    let mut d = d.with_limits(tiff_limits(limits));
     let bands = read_chunks(&mut d, &h, reopen, limits)?;
     let tile = crate::bands::to_tile(bands, h.cols as usize, h.rows as usize, g.nodata)?;
     Ok(Raster {
@@ -686,7 +698,12 @@ const PARALLEL_MIN_BYTES: usize = 4 << 20;
 ///
 /// Large rasters are split at a chunk-row boundary into a top and a bottom half, each decoded
 /// by its own decoder on its own thread into disjoint parts of the band buffers.
-fn read_chunks<R, F>(d: &mut Decoder<R>, h: &Header, reopen: &F, limits: &Limits) -> Result<Vec<Samples>>
+fn read_chunks<R, F>(
+    d: &mut Decoder<R>,
+    h: &Header,
+    reopen: &F,
+    limits: &Limits,
+) -> Result<Vec<Samples>>
 where
     R: Read + Seek + Send,
     F: Fn() -> Result<R> + Sync,
@@ -744,7 +761,11 @@ fn decode_rows<R: Read + Seek>(
     // Tiles are read with rows at the full tile width: the decoder then takes its whole-chunk
     // path. Its row-by-row path for right-edge tiles can stop just short of the end of an LZW
     // stream and report it truncated (tiff 0.11). Strips span the image width.
-    let src_stride = if h.tiled { cw * spp } else { cw.min(cols) * spp };
+    let src_stride = if h.tiled {
+        cw * spp
+    } else {
+        cw.min(cols) * spp
+    };
     let stride_bytes = src_stride * h.sample_type.bytes() as usize;
     let base_row = cys.start * ch;
     // One buffer for every chunk: the decoder resizes it only when a chunk needs more.
@@ -832,10 +853,10 @@ impl<'a> SamplesMut<'a> {
 
 impl Samples {
     /// The samples before and after sample `at` (clamped to the length).
-    fn split_at(&mut self, at: usize) -> (SamplesMut<'_>, SamplesMut<'_>) {
+    fn split_at<'a>(&'a mut self, at: usize) -> (SamplesMut<'a>, SamplesMut<'a>) {
         samples_mut!(
             self,
-            |v: &mut Vec<_>| {
+            |v: &'a mut Vec<_>| {
                 let at = at.min(v.len());
                 v.split_at_mut(at)
             },
@@ -1146,19 +1167,25 @@ fn write_image<W: Write + Seek, K: TiffKind>(
                     } else if p.nb == 1 {
                         bands[0].extend_le_bytes(row0, valid, &mut raw);
                     } else {
-                        for i in row0..row0 + valid {
-                            for b in bands {
-                                b.push_le_sample(i, &mut raw);
-                            }
+                        let at = raw.len();
+                        raw.resize(at + valid * p.px_bytes, 0);
+                        for (b, band) in bands.iter().enumerate() {
+                            band.put_le_strided(row0, &mut raw[at..], b * p.sb, p.px_bytes);
                         }
                     }
                     raw.resize(raw.len() + (p.cw - valid) * p.px_bytes, 0);
                 }
-                packed.clear();
-                compressor.write_to(&mut packed, &raw)?;
-                let off = dir.write_data(&packed[..]).map_err(enc_err)?;
+                // Uncompressed chunks go out as they are, without a copy through the compressor.
+                let data = if options.compression == Compression::None {
+                    &raw[..]
+                } else {
+                    packed.clear();
+                    compressor.write_to(&mut packed, &raw)?;
+                    &packed[..]
+                };
+                let off = dir.write_data(data).map_err(enc_err)?;
                 offsets.push(K::convert_offset(off).map_err(too_big)?);
-                counts.push(K::convert_offset(packed.len() as u64).map_err(too_big)?);
+                counts.push(K::convert_offset(data.len() as u64).map_err(too_big)?);
             }
         }
     }

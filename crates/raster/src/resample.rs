@@ -712,8 +712,12 @@ mod tests {
             let (lo, hi) = cells.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
             for m in ResampleMethod::ALL {
                 let v = Sampler::new(m).sample(&band, sx, sy).unwrap();
+                // Lanczos near an edge drops the taps outside the band and renormalises, as
+                // GDAL does, which amplifies its negative lobes: two bright cells in the corner
+                // once rang 40% above the range (the case in proptest-regressions/resample.txt).
                 let ring = match m {
-                    ResampleMethod::CubicConvolution | ResampleMethod::Lanczos => 0.25 * (hi - lo),
+                    ResampleMethod::CubicConvolution => 0.25 * (hi - lo),
+                    ResampleMethod::Lanczos => 0.5 * (hi - lo),
                     _ => 1e-9,
                 };
                 proptest::prop_assert!(v >= lo - ring && v <= hi + ring, "{m}: {v} outside {lo}..{hi}");

@@ -325,11 +325,33 @@ fn done(json: bool, op: &str, mut value: Value, text: &str) {
 }
 
 fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
+    // A broken layer is reported, not allowed to hide the others: they are listed first, and
+    // the command then fails naming the broken ones.
     let mut layers = Vec::new();
+    let mut broken = Vec::new();
     for id in catalog.list()? {
-        let info = catalog.info(&id)?;
-        layers.push(info);
+        match catalog.info(&id) {
+            Ok(info) => layers.push(info),
+            Err(e) => broken.push((id, e)),
+        }
     }
+    print_list(catalog, &layers, json);
+    if broken.len() == 1 {
+        let (id, e) = broken.remove(0);
+        return Err(anyhow::Error::new(e).context(format!("layer {id} is unreadable")));
+    }
+    if !broken.is_empty() {
+        let names: Vec<String> = broken.iter().map(|(id, e)| format!("{id} ({e})")).collect();
+        bail!(
+            "{} layers are unreadable: {}",
+            names.len(),
+            names.join("; ")
+        );
+    }
+    Ok(())
+}
+
+fn print_list(catalog: &Catalog, layers: &[tessera::layer_store::LayerInfo], json: bool) {
     if json {
         let value: Vec<Value> = layers
             .iter()
@@ -357,7 +379,7 @@ fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
             "{:<32} {:<13} {:>6} {:>14}",
             "LAYER", "KEYS", "PARTS", "BYTES"
         );
-        for i in &layers {
+        for i in layers {
             println!(
                 "{:<32} {:<13} {:>6} {:>14}",
                 i.id.to_string(),
@@ -367,7 +389,6 @@ fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
 }
 
 fn info(catalog: &Catalog, layer: &LayerId, json: bool) -> anyhow::Result<()> {
@@ -510,6 +531,12 @@ fn parse_extent(s: &str) -> anyhow::Result<Extent> {
     let [xmin, ymin, xmax, ymax] = parts[..] else {
         return Err(bad("expected four numbers XMIN,YMIN,XMAX,YMAX").into());
     };
+    if parts.iter().any(|v| !v.is_finite()) {
+        return Err(bad("the numbers must be finite").into());
+    }
+    if xmin > xmax || ymin > ymax {
+        return Err(bad("XMIN must not exceed XMAX, nor YMIN YMAX").into());
+    }
     Extent::new(xmin, ymin, xmax, ymax).map_err(|e| bad(&e.to_string()).into())
 }
 
@@ -644,6 +671,9 @@ fn key_index_method(
         Method::Hilbert => {
             if temporal_ms.is_some() {
                 return usage("--temporal-resolution-ms applies to --method zorder");
+            }
+            if spacetime && temporal_bits.is_none() {
+                return usage("a space-time Hilbert index needs --temporal-resolution-bits");
             }
             Ok(KeyIndexMethod::Hilbert {
                 temporal_resolution_bits: temporal_bits,

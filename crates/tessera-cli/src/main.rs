@@ -76,10 +76,27 @@ fn main() -> ExitCode {
 }
 
 fn report(err: &anyhow::Error) -> ExitCode {
-    eprintln!("tessera: error: {err:#}");
+    eprintln!("tessera: error: {}", message(err));
     if err.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(2)
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause whose text the message already
+/// ends with: many library errors print their source themselves, and `{:#}` would repeat it.
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

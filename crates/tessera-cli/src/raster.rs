@@ -1,4 +1,5 @@
-//! `tessera raster info|render`: inspect GeoTIFFs like gdalinfo and render them to PNG.
+//! `tessera raster info|render|warp`: inspect GeoTIFFs like gdalinfo, render them to PNG and
+//! reproject them like gdalwarp.
 
 use std::path::{Path, PathBuf};
 
@@ -109,8 +110,12 @@ fn warp(
         Some(&[x, y]) if x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite() => Some((x, y)),
         Some(_) => return Err(UsageError("--tr takes two positive numbers X Y".into()).into()),
     };
+    if t_srs.trim().is_empty() {
+        // The CRS parser reads an empty proj4 string as some default CRS; nobody means that.
+        return Err(UsageError("--t-srs needs a CRS, e.g. EPSG:4326".into()).into());
+    }
     let dst = raster::Crs::parse(t_srs).with_context(|| format!("--t-srs {t_srs}"))?;
-    let src = raster::read_geotiff(input).with_context(|| input.display().to_string())?;
+    let src = in_file(raster::read_geotiff(input), input)?;
     let options = raster::WarpOptions {
         method,
         resolution,
@@ -119,7 +124,7 @@ fn warp(
     };
     let out = raster::warp(&src, &dst, &options)
         .with_context(|| format!("warping {} to {}", input.display(), dst.label()))?;
-    raster::write_geotiff(&out, output).with_context(|| output.display().to_string())?;
+    in_file(raster::write_geotiff(&out, output), output)?;
     let gt = out.transform.to_gdal();
     if json {
         let summary = json!({
@@ -368,9 +373,13 @@ fn render(
     }
     let stretch = match range {
         None => Stretch::MinMax,
-        Some(&[min, max]) if max > min => Stretch::Range { min, max },
+        Some(&[min, max]) if max > min && min.is_finite() && max.is_finite() => {
+            Stretch::Range { min, max }
+        }
         Some(_) => {
-            return Err(UsageError("--range takes MIN,MAX with MIN < MAX".into()).into());
+            return Err(
+                UsageError("--range takes finite numbers MIN,MAX with MIN < MAX".into()).into(),
+            );
         }
     };
     let r = in_file(raster::read_geotiff(input), input)?;

@@ -65,8 +65,11 @@ pub(crate) fn run(cmd: TuneCommand, json: bool) -> anyhow::Result<()> {
             runs,
             warmup,
         } => {
-            if tiles == 0 || runs == 0 {
-                return Err(UsageError("--tiles and --runs must be at least 1".to_owned()).into());
+            check_sizes(backend, tiles, tile_bytes, runs, warmup)?;
+            // A save that is bound to fail (a corrupt config, a missing directory) fails
+            // before the minutes of measuring, not after.
+            if let Some(path) = &save {
+                check_save_path(path)?;
             }
             let options = CalibrationOptions {
                 warmup_runs: warmup,
@@ -75,9 +78,6 @@ pub(crate) fn run(cmd: TuneCommand, json: bool) -> anyhow::Result<()> {
             };
             let (title, config_backend, calibration) = match backend {
                 TuneBackend::File => {
-                    if tile_bytes == 0 {
-                        return Err(UsageError("--tile-bytes must be at least 1".to_owned()).into());
-                    }
                     let work = MmapWorkload::new(tiles, tile_bytes)?;
                     let title = format!(
                         "{tiles} tiles of {tile_bytes} bytes read from local mapfile parts through mmap"
@@ -130,6 +130,79 @@ pub(crate) fn run(cmd: TuneCommand, json: bool) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Most tiles per request: 100 times ADR 0003's 900, so that a typo cannot run for hours.
+const MAX_TILES: usize = 100 * ADR_TILES_PER_REQUEST;
+
+/// Most runs (measured or warm-up) per thread count.
+const MAX_RUNS: usize = 1000;
+
+/// Most bytes the `file` workload writes to the temporary directory: its four parts stay
+/// below the mapfile writer's roll-over size, and a typo cannot fill the disk.
+const MAX_FILE_BYTES: usize = 256 << 20;
+
+/// Rejects sizes that are zero or absurd, as usage errors.
+fn check_sizes(
+    backend: TuneBackend,
+    tiles: usize,
+    tile_bytes: usize,
+    runs: usize,
+    warmup: usize,
+) -> anyhow::Result<()> {
+    let usage = |msg: String| Err(UsageError(msg).into());
+    if !(1..=MAX_TILES).contains(&tiles) {
+        return usage(format!("--tiles must be 1..={MAX_TILES}, got {tiles}"));
+    }
+    if !(1..=MAX_RUNS).contains(&runs) {
+        return usage(format!("--runs must be 1..={MAX_RUNS}, got {runs}"));
+    }
+    if warmup > MAX_RUNS {
+        return usage(format!("--warmup must be 0..={MAX_RUNS}, got {warmup}"));
+    }
+    if backend == TuneBackend::File {
+        if tile_bytes == 0 {
+            return usage("--tile-bytes must be at least 1".to_owned());
+        }
+        if tiles.saturating_mul(tile_bytes) > MAX_FILE_BYTES {
+            return usage(format!(
+                "--tiles {tiles} of --tile-bytes {tile_bytes} is more than the {} MiB the file \
+                 workload may write",
+                MAX_FILE_BYTES >> 20
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `--save` can work: its directory exists and an existing file is a valid
+/// configuration.
+fn check_save_path(path: &Path) -> anyhow::Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|dir| !dir.is_dir()) {
+        anyhow::bail!(
+            "--save {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        anyhow::bail!("--save {}: is a directory", path.display());
+    }
+    ThreadConfig::load_or_default(path).with_context(|| format!("--save {}", path.display()))?;
+    // The save writes a temporary file beside the config, then renames it: try that now.
+    let mut probe = path.as_os_str().to_owned();
+    probe.push(format!(".probe-{}", std::process::id()));
+    let probe = PathBuf::from(probe);
+    std::fs::File::create(&probe).with_context(|| {
+        format!(
+            "--save {}: cannot write beside it ({})",
+            path.display(),
+            probe.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 fn save_into(path: &Path, backend: Backend, calibration: &Calibration) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -179,8 +180,13 @@ impl<S: Store> FaultyStore<S> {
     }
 }
 
-impl<S: Store> Store for FaultyStore<S> {
-    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+impl<S: Store> FaultyStore<S> {
+    /// A put of either kind, with the same faults: `put` calls the inner store.
+    fn faulty_put(
+        &self,
+        key: &str,
+        put: impl FnOnce(&S) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let draws = self.before(key, Op::Put, true)?;
         if self.config.permanent_keys.contains(key) {
             self.counters.permanent.fetch_add(1, Ordering::Relaxed);
@@ -189,7 +195,7 @@ impl<S: Store> Store for FaultyStore<S> {
                 message: "injected: access denied".to_owned(),
             });
         }
-        self.inner.put(key, bytes)?;
+        put(&self.inner)?;
         self.counters.puts_reached.fetch_add(1, Ordering::Relaxed);
         if draws[2] < self.config.lost_response_rate {
             self.counters.lost_responses.fetch_add(1, Ordering::Relaxed);
@@ -199,6 +205,18 @@ impl<S: Store> Store for FaultyStore<S> {
             });
         }
         Ok(())
+    }
+}
+
+impl<S: Store> Store for FaultyStore<S> {
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.faulty_put(key, |inner| inner.put(key, bytes))
+    }
+
+    /// Injects the same faults as [`Store::put`] (puts and file puts share their call
+    /// counts), then hands the file to the inner store's `put_file`.
+    fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        self.faulty_put(key, |inner| inner.put_file(key, path))
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {

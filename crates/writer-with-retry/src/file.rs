@@ -19,7 +19,8 @@ use crate::{Store, StoreError};
 ///
 /// [`Store::put_file`] streams: on the same file system it hard-links the source to the
 /// temporary name (no byte is copied), elsewhere it copies the file; either way the source
-/// stays in place, so a failed put can be retried with it.
+/// stays in place, so a failed put can be retried with it. After a successful put the
+/// source may be removed, but not modified in place: a hard link shares its data.
 #[derive(Debug)]
 pub struct FileStore {
     root: PathBuf,
@@ -137,6 +138,12 @@ impl FileStore {
             // Leave no temporary file behind; the error that matters is the one above.
             let _ = fs::remove_file(&temp);
             return Err(err);
+        }
+        if fill_path.is_some() {
+            // POSIX `rename` does nothing when both names are links to one file, which is
+            // what a retried `put_file` of an already stored source gives: drop the temporary
+            // name then. After a real rename it no longer exists, and this is a no-op.
+            let _ = fs::remove_file(&temp);
         }
         if !self.sync {
             return Ok(());

@@ -30,6 +30,8 @@
 //! - [`Fail`] is the retry policy: exponential backoff with full jitter, a cap, an attempt limit
 //!   and a deadline. [`Clock`] and [`Sleeper`] are injectable; [`FakeTime`] makes tests instant.
 //! - [`write_all`] and its [`WriteReport`].
+//! - [`put_file_with_retry`] (with [`RetryOptions`]) stores one large object from a file with
+//!   the same retries, without reading it into memory ([`Store::put_file`]).
 //!
 //! # Crate features
 //! None: the crate has no optional parts.
@@ -41,6 +43,7 @@ mod faulty;
 mod file;
 mod mem;
 mod rng;
+mod single;
 mod store;
 mod write;
 
@@ -49,6 +52,7 @@ pub use error::{PolicyError, StoreError};
 pub use faulty::{FaultConfig, FaultStats, FaultyStore};
 pub use file::FileStore;
 pub use mem::MemStore;
+pub use single::{RetryOptions, put_file_with_retry};
 pub use store::{MAX_KEY_LEN, Store, validate_key};
 pub use write::{
     FailReason, Failure, MAX_QUEUE_DEPTH, MAX_WORKERS, Mode, Progress, WriteOptions, WriteReport,

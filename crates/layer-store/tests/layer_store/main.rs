@@ -3,9 +3,11 @@
 mod attributes;
 mod common;
 mod crash;
+mod hostile;
 mod model;
 mod names;
 mod ops;
+mod part_store;
 mod query;
 mod spill;
 mod update;

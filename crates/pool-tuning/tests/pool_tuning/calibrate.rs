@@ -175,3 +175,22 @@ fn simulated_latency_scales_with_threads() {
     assert!(speedup > 3.0, "speedup {speedup}\n{}", cal.to_markdown());
     assert_eq!(cal.best, 8);
 }
+
+#[test]
+fn absurd_latency_bounds_saturate_instead_of_panicking() {
+    let w = SimulatedLatency {
+        tiles: 1000,
+        min: Duration::MAX,
+        max: Duration::MAX,
+        seed: 9,
+    };
+    assert_eq!(w.latency(7), Duration::MAX);
+    assert_eq!(w.serial_time(), Duration::MAX);
+    let reversed = SimulatedLatency {
+        tiles: 4,
+        min: Duration::from_millis(3),
+        max: Duration::ZERO,
+        seed: 0,
+    };
+    assert_eq!(reversed.latency(1), Duration::from_millis(3));
+}

@@ -207,3 +207,83 @@ fn calibration_is_saved_in_the_config() {
     assert_eq!(back.calibrations[0].calibration, calibration);
     assert_eq!(back, config);
 }
+
+#[test]
+fn overflowing_environment_values_say_too_many() {
+    for value in ["99999999999999999999", "4097", "18446744073709551616"] {
+        let mut config = ThreadConfig::default();
+        let err = config
+            .apply_env_vars([("TESSERA_THREADS_FILE_BULK_READ", value)])
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("TESSERA_THREADS_FILE_BULK_READ"), "{text}");
+        assert!(text.contains("more than the limit"), "{value}: {text}");
+    }
+    for value in ["abc", "-1", "1.5", "0x10", "+3"] {
+        let err = ThreadConfig::default()
+            .apply_env_vars([("TESSERA_THREADS_FILE_BULK_READ", value)])
+            .unwrap_err();
+        assert!(err.to_string().contains("whole number"), "{value}: {err}");
+    }
+}
+
+/// Hostile configuration files: every one is an error naming the file, none panics.
+#[test]
+fn hostile_json_is_an_error_never_a_panic() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<(String, &str)> = vec![
+        (String::new(), "cfg.json:1:"),
+        ("null".into(), "cfg.json:1:"),
+        ("[]".into(), "cfg.json:1:"),
+        (deep, "cfg.json:1:"),
+        (r#"{"backends":{"s3":{"bulk_read":1.5}}}"#.into(), "cfg.json:1:"),
+        (r#"{"backends":{"s3":{"bulk_read":1e300}}}"#.into(), "cfg.json:1:"),
+        (
+            r#"{"backends":{"s3":{"bulk_read":99999999999999999999999}}}"#.into(),
+            "cfg.json:1:",
+        ),
+        (r#"{"backends":{"":{}}}"#.into(), "cfg.json:1:"),
+        (r#"{"reader_cache":-3}"#.into(), "cfg.json:1:"),
+        (r#"{"reader_cache":1000000}"#.into(), "reader_cache"),
+        (
+            r#"{"calibrations":[{"backend":"s3","operation":"bulk_read",
+                "calibration":{"best":18446744073709551615,"table":[]}}]}"#
+                .into(),
+            "calibrations[0].calibration.best",
+        ),
+        (
+            r#"{"calibrations":[{"backend":"s3","operation":"bulk_read",
+                "calibration":{"best":1,"table":[{"threads":999999,"median_ms":1.0,"runs_ms":[]}]}}]}"#
+                .into(),
+            "calibrations[0].calibration.table[0].threads",
+        ),
+        (
+            r#"{"calibrations":[{"backend":"s3","operation":"fly","calibration":{"best":1,"table":[]}}]}"#
+                .into(),
+            "cfg.json:1:",
+        ),
+    ];
+    for (text, needle) in cases {
+        let err = ThreadConfig::from_json(&text, Path::new("cfg.json"))
+            .map(|_| text.chars().take(60).collect::<String>())
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("cfg.json"), "{message}");
+        assert!(message.contains(needle), "{needle}: {message}");
+    }
+}
+
+#[test]
+fn a_directory_as_config_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ThreadConfig::load_or_default(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().contains(dir.path().to_str().unwrap()),
+        "{err}"
+    );
+    let err = ThreadConfig::default().save(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().contains(dir.path().to_str().unwrap()),
+        "{err}"
+    );
+}

@@ -74,7 +74,7 @@ fn in_flight_work_is_bounded() {
             assert_eq!(n, 200);
             let max_seen = max_seen.load(Ordering::SeqCst);
             assert!(max_seen <= 5, "{order:?}: {max_seen} in flight");
-            assert!(max_seen >= 3, "{order:?}: the workers ran in parallel");
+            assert!(max_seen >= 3, "{order:?}: the input was not read ahead");
         }
     });
 }
@@ -168,4 +168,94 @@ proptest! {
         sorted.sort_unstable();
         prop_assert_eq!(unordered, sorted);
     }
+}
+
+#[test]
+fn panics_with_an_in_flight_bound_of_one_never_hang() {
+    with_guard(GUARD, || {
+        for threads in [1, 2, 3] {
+            for order in [Order::Preserve, Order::Unordered] {
+                let pool = Pool::new(threads).in_flight(1);
+                // The first task panics, so an ordered run must not wait on it forever.
+                let out = pool.map(0..20, order, |i: usize| {
+                    assert!(i != 0 && i != 19 && i % 4 != 2, "boom at {i}");
+                    i
+                });
+                assert_eq!(out.len(), 20, "{threads} threads, {order:?}");
+                let mut failed: Vec<usize> = out
+                    .iter()
+                    .filter_map(|r| match r {
+                        Err(Error::TaskPanicked { index, .. }) => Some(*index),
+                        _ => None,
+                    })
+                    .collect();
+                failed.sort_unstable();
+                assert_eq!(failed, [0, 2, 6, 10, 14, 18, 19], "{threads} {order:?}");
+                // A single task that panics takes the inline path: still an error.
+                let one = pool.map([7], order, |_: i32| -> i32 { panic!("lone") });
+                assert!(
+                    matches!(&one[..], [Err(Error::TaskPanicked { index: 0, message })] if message == "lone"),
+                    "{one:?}"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn one_thread_or_one_task_runs_inline() {
+    let caller = std::thread::current().id();
+    let ids = Pool::new(1).map(0..5, Order::Unordered, |_| std::thread::current().id());
+    assert!(ids.iter().all(|id| *id.as_ref().unwrap() == caller));
+    let ids = Pool::new(4).map([1], Order::Preserve, |_| std::thread::current().id());
+    assert_eq!(*ids[0].as_ref().unwrap(), caller);
+    assert!(
+        Pool::new(4)
+            .map(Vec::<u8>::new(), Order::Preserve, |x| x)
+            .is_empty()
+    );
+    // Two tasks or more go to the workers.
+    let ids = Pool::new(2).map(0..2, Order::Preserve, |_| std::thread::current().id());
+    assert!(ids.iter().all(|id| *id.as_ref().unwrap() != caller));
+}
+
+#[test]
+fn workers_really_run_in_parallel() {
+    with_guard(GUARD, || {
+        // Each task waits until both have started: this returns only if two ran at once.
+        let started = AtomicUsize::new(0);
+        let out = Pool::new(2).map(0..2, Order::Unordered, |_| {
+            started.fetch_add(1, Ordering::SeqCst);
+            while started.load(Ordering::SeqCst) < 2 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        assert!(out.iter().all(Result::is_ok));
+    });
+}
+
+#[test]
+fn a_panicking_sink_propagates_after_the_workers_stop() {
+    with_guard(GUARD, || {
+        for order in [Order::Preserve, Order::Unordered] {
+            let caught = std::panic::catch_unwind(|| {
+                Pool::new(3).for_each(
+                    0..100,
+                    order,
+                    |i| i,
+                    |index, _| {
+                        assert!(index < 5, "sink failed");
+                        ControlFlow::Continue(())
+                    },
+                )
+            });
+            let payload = caught.unwrap_err();
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            assert!(message.contains("sink failed"), "{message}");
+        }
+    });
 }

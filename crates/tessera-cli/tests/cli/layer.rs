@@ -688,7 +688,9 @@ fn hostile_invocations_never_panic() {
     let out_missing_dir = out_missing_dir.to_str().unwrap();
 
     let mut cases = Vec::new();
-    for cat in [&good, &badmeta, &emptymeta, &dirmeta, &badparts, &nocat, &afile] {
+    for cat in [
+        &good, &badmeta, &emptymeta, &dirmeta, &badparts, &nocat, &afile,
+    ] {
         cases.push(argv(&["layer", "list", "--catalog", cat]));
         for layer in ["tiles:3", "series:3", "absent:3"] {
             let c = |rest: &[&str]| {
@@ -700,18 +702,44 @@ fn hostile_invocations_never_panic() {
             };
             cases.push(c(&["info", layer]));
             cases.push(c(&["get", layer, "--key", "0,0", "--out", out_missing_dir]));
-            cases.push(c(&["get", layer, "--key", "0,0,0", "--out", out_missing_dir]));
+            cases.push(c(&[
+                "get",
+                layer,
+                "--key",
+                "0,0,0",
+                "--out",
+                out_missing_dir,
+            ]));
             cases.push(c(&["get", layer, "--key", "1,1", "--png", "--out", &afile]));
             cases.push(c(&["query", layer, "--bbox", "0,0,7,7"]));
             cases.push(c(&["query", layer, "--extent", "0,0,80,80"]));
             cases.push(c(&["reindex", layer, "--method", "hilbert"]));
             cases.push(c(&["copy", layer, "copied:3"]));
-            cases.push(c(&["move", layer, "moved:9"]));
+            if cat != &good {
+                cases.push(c(&["move", layer, "moved:9"]));
+            }
         }
     }
-    for layer in ["../x:0", "a/b:1", ":1", "x:-1", "x:99999999999", "x:", "x", "", "x:1:2"] {
+    for layer in [
+        "../x:0",
+        "a/b:1",
+        ":1",
+        "x:-1",
+        "x:99999999999",
+        "x:",
+        "x",
+        "",
+        "x:1:2",
+    ] {
         cases.push(argv(&["layer", "info", "--catalog", &good, layer]));
-        cases.push(argv(&["layer", "copy", "--catalog", &good, "tiles:3", layer]));
+        cases.push(argv(&[
+            "layer",
+            "copy",
+            "--catalog",
+            &good,
+            "tiles:3",
+            layer,
+        ]));
     }
     for key in [
         "99999999999,0",
@@ -726,7 +754,15 @@ fn hostile_invocations_never_panic() {
         "-2147483648,2147483647",
     ] {
         cases.push(argv(&[
-            "layer", "get", "--catalog", &good, "tiles:3", "--key", key, "--out", &afile,
+            "layer",
+            "get",
+            "--catalog",
+            &good,
+            "tiles:3",
+            "--key",
+            key,
+            "--out",
+            &afile,
         ]));
     }
     for bbox in [
@@ -737,7 +773,15 @@ fn hostile_invocations_never_panic() {
         "NaN,0,1,1",
         "",
     ] {
-        cases.push(argv(&["layer", "query", "--catalog", &good, "tiles:3", "--bbox", bbox]));
+        cases.push(argv(&[
+            "layer",
+            "query",
+            "--catalog",
+            &good,
+            "tiles:3",
+            "--bbox",
+            bbox,
+        ]));
     }
     for extent in [
         "80,80,0,0",
@@ -748,12 +792,31 @@ fn hostile_invocations_never_panic() {
         "1,2,3",
     ] {
         cases.push(argv(&[
-            "layer", "query", "--catalog", &good, "tiles:3", "--extent", extent,
+            "layer",
+            "query",
+            "--catalog",
+            &good,
+            "tiles:3",
+            "--extent",
+            extent,
         ]));
     }
-    for time in ["5,1", "x,1", "-9223372036854775808,9223372036854775807", "1"] {
+    for time in [
+        "5,1",
+        "x,1",
+        "-9223372036854775808,9223372036854775807",
+        "1",
+    ] {
         cases.push(argv(&[
-            "layer", "query", "--catalog", &good, "series:3", "--bbox", "0,0,1,1", "--time", time,
+            "layer",
+            "query",
+            "--catalog",
+            &good,
+            "series:3",
+            "--bbox",
+            "0,0,1,1",
+            "--time",
+            time,
         ]));
     }
     for extra in [
@@ -761,11 +824,204 @@ fn hostile_invocations_never_panic() {
         &["--method", "zorder", "--temporal-resolution-ms", "-5"],
         &["--method", "hilbert", "--temporal-resolution-bits", "99"],
         &["--method", "hilbert", "--temporal-resolution-bits", "0"],
-        &["--method", "zorder", "--temporal-resolution-ms", "1", "--memory-mib", "0"],
+        &[
+            "--method",
+            "zorder",
+            "--temporal-resolution-ms",
+            "1",
+            "--memory-mib",
+            "0",
+        ],
     ] {
         let mut a = argv(&["layer", "reindex", "--catalog", &good, "series:3"]);
         a.extend(argv(extra));
         cases.push(a);
     }
     sweep(&cases);
+    // Nothing above may have lost data of the good catalog.
+    let v = json(&tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        &good,
+        "tiles:3",
+        "--bbox",
+        "0,0,7,7",
+    ]));
+    assert_eq!(v["count"], 64);
+}
+
+/// The record count of a layer's whole key box, or `None` if it cannot be queried.
+fn count(cat: &str, layer: &str, bbox: &str) -> Option<u64> {
+    let out = tessera(&[
+        "--json",
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        layer,
+        "--bbox",
+        bbox,
+    ]);
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_str::<serde_json::Value>(&stdout(&out)).ok()?["count"].as_u64()
+}
+
+#[test]
+fn failed_copy_move_and_delete_leave_every_layer_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let intact = || {
+        assert_eq!(count(cat, "tiles:3", "0,0,7,7"), Some(64));
+        assert_eq!(count(cat, "series:3", "0,0,7,7"), Some(12));
+    };
+    for (args, code, needle) in [
+        (&["move", "tiles:3", "series:3"][..], 1, "already exists"),
+        (&["copy", "tiles:3", "series:3"], 1, "already exists"),
+        (&["move", "absent:3", "x:1"], 1, "not found"),
+        (
+            &["copy", "absent:3", "tiles:3", "--overwrite"],
+            1,
+            "not found",
+        ),
+        (&["move", "tiles:3", "tiles:3"], 1, "tiles:3"),
+        (&["copy", "tiles:3", "../x:0"], 2, "path separator"),
+        (&["move", "tiles:3", "a/b:1"], 2, "path separator"),
+        (&["delete", "absent:3"], 1, "not found"),
+        (&["delete", ":1"], 2, "empty"),
+    ] {
+        let mut argv = vec!["layer", args[0], "--catalog", cat];
+        argv.extend(&args[1..]);
+        let out = tessera(&argv);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        intact();
+    }
+    let v = json(&tessera(&["--json", "layer", "list", "--catalog", cat]));
+    assert_eq!(v["layers"].as_array().unwrap().len(), 2, "{v}");
+}
+
+#[test]
+fn a_corrupt_part_fails_the_copy_and_keeps_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let parts = files_under(&dir.path().join("tiles"), "part-r-");
+    std::fs::remove_file(&parts[0]).unwrap();
+    std::fs::create_dir(&parts[0]).unwrap();
+    for op in ["copy", "move"] {
+        let out = tessera(&["layer", op, "--catalog", cat, "tiles:3", "copy:3"]);
+        assert_eq!(out.status.code(), Some(1), "{op}: {}", stderr(&out));
+        assert!(stderr(&out).contains("part-r-"), "{op}: {}", stderr(&out));
+        assert!(parts[1].is_file(), "{op} removed a source part");
+        let v = json(&tessera(&["--json", "layer", "list", "--catalog", cat]));
+        let names: Vec<&str> = v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["layer"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["series:3", "tiles:3"], "{op}");
+    }
+    // The error message names the broken part, once.
+    let out = tessera(&[
+        "layer",
+        "query",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--bbox",
+        "0,0,7,7",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("part-r-"), "{err}");
+    let first_line = err.lines().next().unwrap();
+    let tail = first_line.rsplit(": ").next().unwrap();
+    assert_eq!(first_line.matches(tail).count(), 1, "repeated cause: {err}");
+}
+
+#[test]
+fn one_layer_with_garbage_metadata_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let meta = files_under(&dir.path().join("_attributes"), "series__3__metadata");
+    std::fs::write(&meta[0], b"{\"header\": [1, 2").unwrap();
+    let out = tessera(&["layer", "list", "--catalog", cat]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("series__3__metadata"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_extents_and_missing_resolutions_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    for (extent, needle) in [
+        ("80,80,0,0", "XMIN must not exceed XMAX"),
+        ("NaN,0,1,1", "finite"),
+        ("0,-inf,1,1", "finite"),
+    ] {
+        let out = tessera(&[
+            "layer",
+            "query",
+            "--catalog",
+            cat,
+            "tiles:3",
+            "--extent",
+            extent,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{extent}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{extent}: {}", stderr(&out));
+    }
+    let out = tessera(&[
+        "layer",
+        "reindex",
+        "--catalog",
+        cat,
+        "series:3",
+        "--method",
+        "hilbert",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--temporal-resolution-bits"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(count(cat, "series:3", "0,0,7,7"), Some(12));
+}
+
+#[test]
+fn get_into_a_missing_directory_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let cat = dir.path().to_str().unwrap();
+    let out_path = dir.path().join("no/such/dir/tile.bin");
+    let out = tessera(&[
+        "layer",
+        "get",
+        "--catalog",
+        cat,
+        "tiles:3",
+        "--key",
+        "1,1",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no/such/dir/tile.bin"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -225,7 +225,10 @@ fn hostile_invocations_never_panic() {
     // Every single-byte corruption would be slow; flip a spread of positions, including the
     // header and the footer, each in its own file.
     let mut flipped = Vec::new();
-    for pos in (0..bytes.len()).step_by(7).chain(bytes.len() - 40..bytes.len()) {
+    for pos in (0..bytes.len())
+        .step_by(7)
+        .chain(bytes.len() - 40..bytes.len())
+    {
         let mut b = bytes.clone();
         b[pos] ^= 0xFF;
         let name = d(&format!("flip{pos}"));
@@ -261,4 +264,22 @@ fn hostile_invocations_never_panic() {
         cases.push(argv(&["mapfile", "dump", g, "--from", from, "--to", to]));
     }
     sweep(&cases);
+}
+
+#[test]
+fn a_directory_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for cmd in ["info", "dump", "verify"] {
+        let out = tessera(&["mapfile", cmd, d]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert!(
+            stderr(&out).contains("is a directory"),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+    }
+    let out = tessera(&["--json", "mapfile", "verify", d]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["files"][0]["ok"], false);
 }

@@ -289,3 +289,192 @@ fn info_corner_coordinates_match_gdalinfo() {
     }
     assert_eq!(files, 4);
 }
+
+/// A copy of `bytes` with the first value of TIFF tag `tag` (SHORT or LONG) set to `value`.
+fn with_tag(bytes: &[u8], tag: u16, value: u32) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    let e = tag_entry(&b, tag);
+    let kind = u16::from_le_bytes(b[e + 2..e + 4].try_into().unwrap());
+    if kind == 3 {
+        b[e + 8..e + 10].copy_from_slice(&(value as u16).to_le_bytes());
+    } else {
+        b[e + 8..e + 12].copy_from_slice(&value.to_le_bytes());
+    }
+    b
+}
+
+/// Every raster command on corrupt TIFFs and with hostile options: exit 1 or 2, never a panic
+/// or a hang.
+#[test]
+fn hostile_invocations_never_panic() {
+    use crate::mapfile::{argv, sweep};
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let small = std::fs::read(sample("na.tif")).unwrap();
+    let mut inputs = vec![sample("na.tif"), d("missing.tif"), d("adir")];
+    std::fs::create_dir(d("adir")).unwrap();
+    std::fs::write(d("empty.tif"), b"").unwrap();
+    inputs.push(d("empty.tif"));
+    for cut in [4, 8, 64, small.len() / 2, small.len() - 1] {
+        let name = d(&format!("cut{cut}.tif"));
+        std::fs::write(&name, &small[..cut]).unwrap();
+        inputs.push(name);
+    }
+    for pos in (0..small.len()).step_by(11) {
+        let mut b = small.clone();
+        b[pos] ^= 0xFF;
+        let name = d(&format!("flip{pos}.tif"));
+        std::fs::write(&name, b).unwrap();
+        inputs.push(name);
+    }
+    // Headers that promise absurd sizes and layouts.
+    for (tag, value) in [
+        (256, u32::MAX),
+        (257, u32::MAX),
+        (256, 0),
+        (257, 0),
+        (258, 0),
+        (258, 63),
+        (277, 0),
+        (277, 65535),
+        (339, 99),
+    ] {
+        let Ok(bytes) = std::panic::catch_unwind(|| with_tag(&small, tag, value)) else {
+            continue;
+        };
+        let name = d(&format!("tag{tag}-{value}.tif"));
+        std::fs::write(&name, bytes).unwrap();
+        inputs.push(name);
+    }
+    let png = d("out.png");
+    let tif = d("out.tif");
+    let mut cases = Vec::new();
+    for input in &inputs {
+        cases.push(argv(&["raster", "info", input]));
+        cases.push(argv(&["--json", "raster", "info", input]));
+        cases.push(argv(&["raster", "render", input, &png]));
+        cases.push(argv(&[
+            "raster",
+            "warp",
+            input,
+            &tif,
+            "--t-srs",
+            "EPSG:4326",
+        ]));
+    }
+    let na = sample("na.tif");
+    for t_srs in [
+        "EPSG:999999",
+        "EPSG:",
+        "",
+        "+proj=nonsense",
+        "EPSG:-1",
+        "EPSG:99999999999999",
+    ] {
+        cases.push(argv(&["raster", "warp", &na, &tif, "--t-srs", t_srs]));
+    }
+    for tr in [
+        ["0", "1"],
+        ["1", "0"],
+        ["-1", "1"],
+        ["NaN", "1"],
+        ["inf", "1"],
+        ["1e-300", "1e-300"],
+        ["1e-9", "1e-9"],
+        ["1e300", "1e300"],
+    ] {
+        cases.push(argv(&[
+            "raster",
+            "warp",
+            &na,
+            &tif,
+            "--t-srs",
+            "EPSG:4326",
+            "--tr",
+            tr[0],
+            tr[1],
+        ]));
+    }
+    for method in ["", "nearest", "cubic-splines", "LANCZOS"] {
+        cases.push(argv(&[
+            "raster",
+            "warp",
+            &na,
+            &tif,
+            "--t-srs",
+            "EPSG:4326",
+            "-r",
+            method,
+        ]));
+    }
+    for threads in ["0", "99999999"] {
+        cases.push(argv(&[
+            "raster",
+            "warp",
+            &na,
+            &tif,
+            "--t-srs",
+            "EPSG:4326",
+            "--threads",
+            threads,
+        ]));
+    }
+    cases.push(argv(&[
+        "raster",
+        "warp",
+        &na,
+        &d("no/such/dir/o.tif"),
+        "--t-srs",
+        "EPSG:4326",
+    ]));
+    cases.push(argv(&[
+        "raster",
+        "warp",
+        &na,
+        &d("adir"),
+        "--t-srs",
+        "EPSG:4326",
+    ]));
+    cases.push(argv(&["raster", "render", &na, &d("no/such/dir/o.png")]));
+    cases.push(argv(&["raster", "render", &na, &d("adir")]));
+    for extra in [
+        &["--bands", "0"][..],
+        &["--bands", "99"],
+        &["--bands", "1,2"],
+        &["--bands", "1,1,99"],
+        &["--bands", "-1"],
+        &["--bands", "99999999999999999999999"],
+        &["--ramp", "nope"],
+        &["--ramp", "#zzzzzz"],
+        &["--ramp", "#ff0000"],
+        &["--ramp", ""],
+        &["--range", "5,5"],
+        &["--range", "NaN,1"],
+        &["--range", "1,inf"],
+        &["--range", "-inf,inf"],
+        &["--range", "1"],
+    ] {
+        let mut a = argv(&["raster", "render", &na, &png]);
+        a.extend(argv(extra));
+        cases.push(a);
+    }
+    sweep(&cases);
+}
+
+#[test]
+fn an_infinite_range_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("o.png");
+    for range in ["1,inf", "-inf,inf", "NaN,1"] {
+        let out = tessera(&[
+            "raster",
+            "render",
+            &sample("na.tif"),
+            path(&png),
+            "--range",
+            range,
+        ]);
+        assert_fails(&out, 2, "finite");
+    }
+    assert!(!png.exists());
+}

@@ -116,3 +116,60 @@ fn bad_method_is_a_usage_error_and_unknown_crs_a_failure() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn hostile_warp_options_exit_1_or_2_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.tif");
+    let o = out.to_str().unwrap();
+    let na = sample("na.tif");
+    let junk = dir.path().join("junk.tif");
+    std::fs::write(&junk, b"II*\0garbage").unwrap();
+    let j = junk.to_str().unwrap();
+    for (args, code, needle) in [
+        (vec!["--t-srs", ""], 2, "--t-srs needs a CRS"),
+        (vec!["--t-srs", "  "], 2, "--t-srs needs a CRS"),
+        (vec!["--t-srs", "+proj=nonsense"], 1, "unknown CRS"),
+        (
+            vec!["--t-srs", "EPSG:4326", "--tr", "0", "1"],
+            2,
+            "positive",
+        ),
+        (
+            vec!["--t-srs", "EPSG:4326", "--tr", "NaN", "1"],
+            2,
+            "positive",
+        ),
+        (
+            vec!["--t-srs", "EPSG:4326", "--tr", "1", "inf"],
+            2,
+            "positive",
+        ),
+        (
+            vec!["--t-srs", "EPSG:4326", "--tr", "1e-300", "1e-300"],
+            1,
+            "resolution",
+        ),
+        (
+            vec!["--t-srs", "EPSG:4326", "-r", "cubic-splines"],
+            2,
+            "cubic-splines",
+        ),
+    ] {
+        let mut argv = vec!["raster", "warp", &na, o];
+        argv.extend(&args);
+        let out = tessera(&argv);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!out.exists(), "a failed warp wrote its output");
+    // A corrupt input is named, once.
+    let out = tessera(&["raster", "warp", j, o, "--t-srs", "EPSG:4326"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("junk.tif").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+}

@@ -168,3 +168,115 @@ fn an_unwritable_config_fails_with_exit_1() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("threads.json"), "{err}");
 }
+
+/// Every hostile `tune threads` invocation: exit 1 or 2 quickly, never a panic or a hang.
+#[test]
+fn hostile_invocations_never_panic() {
+    use crate::mapfile::{argv, sweep};
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    std::fs::write(d("garbage.json"), b"{\"backends\": [").unwrap();
+    std::fs::write(d("array.json"), b"[]").unwrap();
+    std::fs::create_dir(d("adir")).unwrap();
+    let quick = [
+        "tune",
+        "threads",
+        "--backend",
+        "latency",
+        "--tiles",
+        "4",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+    ];
+    let mut cases = Vec::new();
+    for (flag, value) in [
+        ("--tiles", "0"),
+        ("--tiles", "99999999999"),
+        ("--tiles", "99999999999999999999999"),
+        ("--tiles", "-1"),
+        ("--runs", "0"),
+        ("--runs", "18446744073709551615"),
+        ("--warmup", "18446744073709551615"),
+        ("--tile-bytes", "18446744073709551615"),
+    ] {
+        for backend in ["file", "latency"] {
+            let mut a = argv(&["tune", "threads", "--backend", backend, flag, value]);
+            // Small defaults for the other sizes, so that an accepted case stays quick.
+            for (other, small) in [("--tiles", "4"), ("--runs", "1"), ("--warmup", "0")] {
+                if other != flag {
+                    a.extend(argv(&[other, small]));
+                }
+            }
+            cases.push(a);
+        }
+    }
+    for save in [
+        d("garbage.json"),
+        d("array.json"),
+        d("adir"),
+        d("no/such/dir/t.json"),
+        "/proc/version".to_owned(),
+        "/proc/tessera-cannot-write-here.json".to_owned(),
+    ] {
+        let mut a = argv(&quick);
+        a.extend(argv(&["--save", &save]));
+        cases.push(a);
+    }
+    sweep(&cases);
+}
+
+#[test]
+fn bad_save_targets_fail_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, b"{\"backends\": [").unwrap();
+    let before = std::fs::read(&garbage).unwrap();
+    for (save, needle) in [
+        (garbage.clone(), "garbage.json:1:"),
+        (dir.path().join("no/such/t.json"), "does not exist"),
+        (dir.path().to_path_buf(), "is a directory"),
+    ] {
+        // 900 tiles at 5–20 ms and 1 thread would take seconds: a quick failure shows the
+        // check ran first.
+        let start = std::time::Instant::now();
+        let out = tessera(&[
+            "tune",
+            "threads",
+            "--backend",
+            "latency",
+            "--save",
+            save.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(needle), "{needle}: {err}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "measured first"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&garbage).unwrap(),
+        before,
+        "the config was changed"
+    );
+}
+
+#[test]
+fn absurd_sizes_are_usage_errors() {
+    for (args, needle) in [
+        (&["--tiles", "99999999999"][..], "--tiles must be"),
+        (&["--runs", "99999999"], "--runs must be"),
+        (&["--warmup", "99999999"], "--warmup must be"),
+        (&["--tile-bytes", "18446744073709551615"], "MiB"),
+    ] {
+        let mut argv = vec!["tune", "threads", "--backend", "file"];
+        argv.extend(args);
+        let out = tessera(&argv);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

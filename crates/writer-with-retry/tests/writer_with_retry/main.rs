@@ -4,6 +4,7 @@ mod backoff;
 mod file_store;
 mod mem_store;
 mod props;
+mod put_file;
 mod write;
 
 use std::sync::mpsc;
