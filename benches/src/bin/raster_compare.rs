@@ -6,7 +6,7 @@
 //! GeoTIFF, process, write the output) with 2 threads/processes; each operation is timed
 //! `--runs` times (default 2) and the best time counts; `--only OP` runs one operation
 //! (`warp-near`, `warp-bilinear`, `render`, `tile-pyramid-png`; `copy-no-warp` runs only
-//! when all do). Prints `ratio <op>: <ours/theirs>` (below 1.0 means we are faster). Fails
+//! when all do). Our GeoTIFF writes skip the fsync, as GDAL's do; `--sync` keeps it. Prints `ratio <op>: <ours/theirs>` (below 1.0 means we are faster). Fails
 //! with a clear message when GDAL is missing.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,7 @@ const THREADS: usize = 2;
 fn main() -> anyhow::Result<()> {
     let mut runs = 2usize;
     let mut only: Option<String> = None;
+    let mut sync = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -37,11 +38,12 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--runs needs a number")?;
             }
+            "--sync" => sync = true,
             "--only" => only = Some(it.next().context("--only needs an operation name")?.clone()),
             // `cargo bench` passes --bench; nothing else is accepted.
             "--bench" => {}
             other => bail!(
-                "unknown argument `{other}` (usage: raster_compare [--runs N] [--only warp-near|warp-bilinear|render|tile-pyramid-png])"
+                "unknown argument `{other}` (usage: raster_compare [--runs N] [--sync] [--only warp-near|warp-bilinear|render|tile-pyramid-png])"
             ),
         }
     }
@@ -66,9 +68,11 @@ fn main() -> anyhow::Result<()> {
     }
     let scratch = tempfile::tempdir()?;
     let dst = Crs::parse("EPSG:3857")?;
-    // gdalwarp writes uncompressed GeoTIFF unless told otherwise: so do we here.
+    // gdalwarp writes uncompressed GeoTIFF unless told otherwise, and does not fsync the file:
+    // so do we here, unless `--sync` asks for our default durable write.
     let uncompressed = WriteOptions {
         compression: Compression::None,
+        sync,
         ..WriteOptions::default()
     };
 

@@ -82,24 +82,39 @@ impl FileStore {
     /// Puts the contents of `source` at `temp`: a hard link when both are on one file
     /// system (the data is then fsynced through the shared inode), otherwise a copy that is
     /// fsynced. The source is never moved or changed.
-    fn link_temp(source: &Path, temp: &Path, sync: bool) -> io::Result<()> {
-        if !fs::metadata(source)?.is_file() {
-            return Err(io::Error::new(
+    fn link_temp(key: &str, source: &Path, temp: &Path, sync: bool) -> Result<(), StoreError> {
+        // Errors reading the source name the source; errors writing name the temporary.
+        let at_source = |e| StoreError::KeyIo {
+            key: key.to_owned(),
+            path: source.to_owned(),
+            source: e,
+        };
+        let at_temp = |e| Self::io(key, temp, e);
+        if !fs::metadata(source).map_err(at_source)?.is_file() {
+            return Err(at_source(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "the source is not a regular file",
-            ));
+            )));
         }
         if fs::hard_link(source, temp).is_ok() {
-            return if sync {
-                File::open(temp).and_then(|f| f.sync_all())
-            } else {
-                Ok(())
-            };
+            if sync {
+                File::open(temp)
+                    .and_then(|f| f.sync_all())
+                    .map_err(at_temp)?;
+            }
+            return Ok(());
         }
-        let mut from = File::open(source)?;
-        let mut to = OpenOptions::new().write(true).create_new(true).open(temp)?;
-        io::copy(&mut from, &mut to)?;
-        if sync { to.sync_all() } else { Ok(()) }
+        let mut from = File::open(source).map_err(at_source)?;
+        let mut to = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(temp)
+            .map_err(at_temp)?;
+        io::copy(&mut from, &mut to).map_err(at_temp)?;
+        if sync {
+            to.sync_all().map_err(at_temp)?;
+        }
+        Ok(())
     }
 
     /// The shared body of `put` and `put_file`: `fill` makes the temporary file, which is
@@ -107,8 +122,8 @@ impl FileStore {
     fn put_with(
         &self,
         key: &str,
-        fill: impl FnOnce(&Path) -> io::Result<()>,
-        fill_path: Option<&Path>,
+        fill: impl FnOnce(&Path) -> Result<(), StoreError>,
+        linked: bool,
     ) -> Result<(), StoreError> {
         let path = self.path_of(key)?;
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
@@ -124,22 +139,13 @@ impl FileStore {
         temp_name.push(name);
         let temp = dir.join(temp_name);
         let result = fill(&temp)
-            .map_err(|e| match fill_path {
-                // A missing source file is an I/O error about the source, not a missing key.
-                Some(source) => StoreError::KeyIo {
-                    key: key.to_owned(),
-                    path: source.to_owned(),
-                    source: e,
-                },
-                None => Self::io(key, &temp, e),
-            })
             .and_then(|()| fs::rename(&temp, &path).map_err(|e| Self::io(key, &path, e)));
         if let Err(err) = result {
             // Leave no temporary file behind; the error that matters is the one above.
             let _ = fs::remove_file(&temp);
             return Err(err);
         }
-        if fill_path.is_some() {
+        if linked {
             // POSIX `rename` does nothing when both names are links to one file, which is
             // what a retried `put_file` of an already stored source gives: drop the temporary
             // name then. After a real rename it no longer exists, and this is a no-op.
@@ -193,14 +199,18 @@ impl FileStore {
 
 impl Store for FileStore {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.put_with(key, |temp| Self::write_temp(temp, bytes, self.sync), None)
+        self.put_with(
+            key,
+            |temp| Self::write_temp(temp, bytes, self.sync).map_err(|e| Self::io(key, temp, e)),
+            false,
+        )
     }
 
     fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
         self.put_with(
             key,
-            |temp| Self::link_temp(path, temp, self.sync),
-            Some(path),
+            |temp| Self::link_temp(key, path, temp, self.sync),
+            true,
         )
     }
 
