@@ -135,6 +135,17 @@ fn get_and_scan(c: &mut Criterion) {
             });
         },
     );
+    // The path of layer-store's point reads: a one-index range, walked record by record.
+    group.bench_function(BenchmarkId::new("1GiB_1KiB_records_range", interval), |b| {
+        b.iter(|| {
+            i = (i + 1) % keys.len();
+            let at = black_box(keys[i] * STEP);
+            reader
+                .range(at..=at)
+                .map(|r| r.unwrap().payload.len())
+                .sum::<usize>()
+        });
+    });
     // The floor: one read of one byte of a random record, each read depending on the one
     // before so that misses cannot overlap, as a lookup's chain of reads cannot. This is the
     // latency of the cache and TLB miss any lookup in a file larger than the caches pays.

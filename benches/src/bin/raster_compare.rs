@@ -6,8 +6,9 @@
 //! GeoTIFF, process, write the output) with 2 threads/processes; each operation is timed
 //! `--runs` times (default 2) and the best time counts; `--only OP` runs one operation
 //! (`warp-near`, `warp-bilinear`, `render`, `tile-pyramid-png`; `copy-no-warp` runs only
-//! when all do). Our GeoTIFF writes skip the fsync, as GDAL's do; `--sync` keeps it. Prints `ratio <op>: <ours/theirs>` (below 1.0 means we are faster). Fails
-//! with a clear message when GDAL is missing.
+//! when all do). Our GeoTIFF writes skip the fsync, as GDAL's do; `--sync` keeps it.
+//! Prints `ratio <op>: <ours/theirs>` (below 1.0 means we are faster). Fails with a clear
+//! message when GDAL is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -49,7 +49,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// An attribute file holds JSON that does not parse into what was asked for.
-    #[error("attribute file {path}: bad JSON at line {line}, column {column}: {source}")]
+    #[error("attribute file {path}: bad JSON at line {line}, column {column}")]
     Json {
         /// The attribute file.
         path: PathBuf,
@@ -92,7 +92,7 @@ pub enum Error {
         bounds: String,
     },
     /// The key index failed (bad bounds, an index needing more than 64 bits, ...).
-    #[error("key index of layer {id}: {source}")]
+    #[error("key index of layer {id} failed")]
     KeyIndex {
         /// The layer.
         id: String,
@@ -101,7 +101,7 @@ pub enum Error {
         source: keyed_tile::Error,
     },
     /// A stored value is not valid codec bytes.
-    #[error("layer {id}, key {key}: the stored value does not decode: {source}")]
+    #[error("layer {id}, key {key}: the stored value does not decode")]
     Codec {
         /// The layer.
         id: String,
@@ -112,7 +112,7 @@ pub enum Error {
         source: keyed_tile::Error,
     },
     /// A part file is damaged or cannot be read.
-    #[error("part file {path}: {source}")]
+    #[error("part file {path} is damaged or unreadable")]
     Part {
         /// The part file.
         path: PathBuf,
@@ -121,7 +121,7 @@ pub enum Error {
         source: mapfile::Error,
     },
     /// A record's payload does not start with a well-formed key.
-    #[error("part file {path}: record of index {index} holds no valid key: {source}")]
+    #[error("part file {path}: record of index {index} holds no valid key")]
     BadRecord {
         /// The part file.
         path: PathBuf,
@@ -169,7 +169,7 @@ pub enum Error {
     },
     /// The part store did not take a part file: a permanent error, or transient errors
     /// until the retry policy gave up. The layer is unchanged.
-    #[error("storing part {key} failed after {attempts} attempt(s) ({reason}): {source}")]
+    #[error("storing part {key} failed after {attempts} attempt(s) ({reason})")]
     PartStore {
         /// The part's store key, `<name>/<zoom>/g<generation>/<part file name>`.
         key: String,
@@ -224,7 +224,7 @@ pub enum Error {
         what: &'static str,
     },
     /// An IO error on a known path.
-    #[error("{path}: {source}")]
+    #[error("IO error on {path}")]
     IoAt {
         /// The file or directory.
         path: PathBuf,

@@ -114,11 +114,15 @@ impl Lru {
         }
     }
 
+    /// Marks a hit. The clock only advances on a miss, so a hit costs a load and at most
+    /// one store (none when the slot was already hit since the last miss) instead of an
+    /// atomic read-modify-write on a line every reading thread shares. Eviction then picks
+    /// a file not hit since the oldest miss: least recently used, up to ties.
     fn touch(&self, slot: &Slot) {
-        slot.tick.store(
-            self.clock.fetch_add(1, Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+        let now = self.clock.load(Ordering::Relaxed);
+        if slot.tick.load(Ordering::Relaxed) != now {
+            slot.tick.store(now, Ordering::Relaxed);
+        }
     }
 
     /// Runs `f` on file `file` if it is mapped, under the read lock.
@@ -140,7 +144,7 @@ impl Lru {
         }
         let slot = Slot {
             file,
-            tick: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+            tick: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed) + 1),
             part: Arc::clone(&part),
         };
         if slots.len() < self.capacity {
@@ -508,18 +512,46 @@ impl<K: LayerKey> LayerReader<K> {
     where
         F: Fn(K, &[u8]) -> Result<(), Error> + Sync,
     {
-        let options = QueryOptions::default();
-        let Some((clipped, ranges, files, _)) = self.plan(bounds, &options)? else {
+        self.query_for_each_with(bounds, &QueryOptions::default(), f)
+    }
+
+    /// [`LayerReader::query_for_each`] with options: files are read in parallel (by
+    /// `options.threads`) only when the query covers at least `options.parallel_min_cells`
+    /// curve cells in two or more files; smaller queries run on the calling thread, since
+    /// starting threads would cost more than they save.
+    pub fn query_for_each_with<F>(
+        &self,
+        bounds: &KeyBounds<K>,
+        options: &QueryOptions,
+        f: F,
+    ) -> Result<u64, Error>
+    where
+        F: Fn(K, &[u8]) -> Result<(), Error> + Sync,
+    {
+        let Some((clipped, ranges, files, cells)) = self.plan(bounds, options)? else {
             return Ok(0);
         };
         let inner = &*self.inner;
-        let counts = run_tasks(inner.threads, files.len(), |n| {
-            let file = files[n];
+        let threads = if cells < options.parallel_min_cells {
+            1
+        } else if options.threads == 0 {
+            inner.threads
+        } else {
+            options.threads
+        };
+        let counts = run_tasks(threads, files.len(), |n| {
+            let file = files.get(n).copied().ok_or(Error::Internal {
+                what: "query task out of range",
+            })?;
             let part = inner.part(file)?;
+            let path = inner
+                .paths
+                .get(file)
+                .map_or(Path::new(""), PathBuf::as_path);
             let mut count = 0u64;
             for record in part.ranges(&ranges) {
-                let record = record.map_err(|e| Error::part(&inner.paths[file], e))?;
-                let (key, len) = decode_key::<K>(&inner.paths[file], record.index, record.payload)?;
+                let record = record.map_err(|e| Error::part(path, e))?;
+                let (key, len) = decode_key::<K>(path, record.index, record.payload)?;
                 if clipped.contains(&key) {
                     f(key, record.payload.get(len..).unwrap_or(&[]))?;
                     count += 1;
@@ -614,14 +646,17 @@ fn lookup<K: LayerKey, R>(
     key: &K,
     f: &mut Option<impl FnOnce(&[u8]) -> R>,
 ) -> Result<R, Error> {
-    for record in part.range(index..=index) {
-        let record = record.map_err(|e| Error::part(&inner.paths[n], e))?;
-        let (stored, len) = decode_key::<K>(&inner.paths[n], index, record.payload)?;
+    // mapfile's point lookup: a seek through the sparse index, then the (usually single)
+    // record of that index; no range traversal.
+    let path = inner.paths.get(n).map_or(Path::new(""), PathBuf::as_path);
+    let payloads = part.get(index).map_err(|e| Error::part(path, e))?;
+    for payload in payloads {
+        let (stored, len) = decode_key::<K>(path, index, payload)?;
         if stored == *key {
             let f = f.take().ok_or(Error::Internal {
                 what: "lookup called twice",
             })?;
-            return Ok(f(record.payload.get(len..).unwrap_or(&[])));
+            return Ok(f(payload.get(len..).unwrap_or(&[])));
         }
     }
     Err(inner.not_found(key))

@@ -74,7 +74,7 @@ pub struct WriteOptions {
     /// thread count. At most [`MAX_PARTITIONS`].
     pub partitions: usize,
     /// One sparse index entry every this many records in each part; 0 chooses from the
-    /// mean record size ([`WriterOptions::for_record_size`]).
+    /// mean record size: 1 from 4 KiB up (tiles), [`WriterOptions::for_record_size`] below.
     pub index_interval: u32,
     /// The value type recorded in the header, e.g. `"MultibandTile"`.
     pub value_class: String,
@@ -662,11 +662,22 @@ fn sorter_for(layer_dir: &Path, options: &WriteOptions, generation: u64, threads
     Sorter::new(budgets(options.memory_budget, threads).sort, dir)
 }
 
+/// From this mean record size up, every record gets a sparse index entry (interval 1).
+/// A point read then lands on its record directly instead of walking up to three record
+/// headers tens of KiB apart, each a cache and TLB miss: measured with store-compare
+/// (20 000 tiles of about 56 KiB), 0.26–0.29 µs a read instead of 0.35–0.45 µs at
+/// mapfile's interval 4. An entry costs about 24 bytes, under 0.6% of a 4 KiB record.
+const DENSE_INDEX_RECORD_BYTES: u64 = 4096;
+
 fn writer_options(options: &WriteOptions, sorted: &Sorted) -> MultiWriterOptions {
     let stats = sorted.stats();
     let writer = if options.index_interval == 0 {
         let mean = stats.bytes.checked_div(stats.records).unwrap_or(0);
-        WriterOptions::for_record_size(mean as usize)
+        if mean >= DENSE_INDEX_RECORD_BYTES {
+            WriterOptions::default().with_index_interval(1)
+        } else {
+            WriterOptions::for_record_size(usize::try_from(mean).unwrap_or(usize::MAX))
+        }
     } else {
         WriterOptions::default().with_index_interval(options.index_interval)
     };

@@ -91,6 +91,19 @@ impl MapFileReader<memmap2::Mmap> {
         let map = unsafe { memmap2::Mmap::map(&file)? };
         MapFileReader::new(map)
     }
+
+    /// Tells the kernel how the map will be read (`madvise`).
+    ///
+    /// [`MapFileReader::open`] gives no advice, which keeps the kernel's read-ahead: right for
+    /// range scans and for lookups in files already in the page cache, where advice changes
+    /// nothing. A caller doing only point lookups in files larger than memory may pass
+    /// [`memmap2::Advice::Random`], so that each miss reads one page rather than a
+    /// read-ahead window; one about to scan a whole file may pass
+    /// [`memmap2::Advice::WillNeed`].
+    #[cfg(unix)]
+    pub fn advise(&self, advice: memmap2::Advice) -> Result<()> {
+        Ok(self.data.advise(advice)?)
+    }
 }
 
 impl<D: AsRef<[u8]>> MapFileReader<D> {
@@ -460,7 +473,9 @@ impl View<'_> {
     /// with `lo`), or block 0.
     #[inline]
     fn seek_block(&self, lo: u64) -> usize {
-        let (from, to) = self.radix.candidates(lo, self.footer.first_index, self.keys.len());
+        let (from, to) = self
+            .radix
+            .candidates(lo, self.footer.first_index, self.keys.len());
         let within = self
             .keys
             .get(from..to)
@@ -468,28 +483,39 @@ impl View<'_> {
         (from + within).saturating_sub(1)
     }
 
-    /// Touches the cache lines where the records of `block` most likely start, so that the
-    /// memory reads of the record-by-record walk that follows overlap instead of waiting
-    /// for each other: each record's position depends on the length read from the one
-    /// before, so without this a lookup pays one full cache (and often TLB) miss per record.
+    /// Touches the cache lines where the records of `block` that a scan for `lo` reads
+    /// most likely start, so that the memory reads of the record-by-record walk that follows
+    /// overlap instead of waiting for each other: each record's position depends on the
+    /// length read from the one before, so without this a lookup pays one full cache (and
+    /// often TLB) miss per record.
     ///
-    /// The guesses assume records of equal size, as raster tiles mostly are; a wrong guess
+    /// The guesses assume records of equal size with evenly spread indexes, as raster tiles
+    /// mostly are: records up to the one just past `lo`'s place in the block. A wrong guess
     /// only costs a wasted read, never a wrong answer, because the walk checks every record.
     #[inline]
-    fn touch_block(&self, block: usize) -> u8 {
-        let Some(&(_, start)) = self.keys.get(block) else {
+    fn touch_block(&self, block: usize, lo: u64) -> u8 {
+        let Some(&(first, start)) = self.keys.get(block) else {
             return 0;
         };
-        let end = self
-            .keys
-            .get(block + 1)
-            .map_or(self.footer.index_offset as u64, |k| k.1);
+        let (next, end) = self.keys.get(block + 1).map_or(
+            (self.footer.last_index, self.footer.index_offset as u64),
+            |&(next, end)| (next, end),
+        );
         let span = end.saturating_sub(start);
-        let records = self.footer.interval.min(MAX_TOUCHES);
+        let count = self.footer.interval;
+        // Where `lo` falls among the block's records, by its index; all of them when `lo`
+        // is at or past the next block's first index.
+        let keys = u128::from(next.saturating_sub(first));
+        let place = if keys == 0 || lo >= next {
+            count
+        } else {
+            (u128::from(lo.saturating_sub(first)) * u128::from(count) / keys) as u64
+        };
+        let records = (place + 2).min(count).min(MAX_TOUCHES);
         let mut acc = 0u8;
         for r in 0..records {
             // At most `span`, which lies inside the file: no overflow, and `get` checks anyway.
-            let at = start + span / records * r;
+            let at = start + span / count * r;
             acc ^= usize::try_from(at)
                 .ok()
                 .and_then(|at| self.bytes.get(at))
@@ -742,14 +768,14 @@ impl<'a> Ranges<'a> {
                 let target = self.view.seek_block(lo);
                 if self.cursor.is_none_or(|c| c.block < target) {
                     // When the next block starts at or below `hi`, the walk reads into it.
-                    let mut touched = self.view.touch_block(target);
+                    let mut touched = self.view.touch_block(target, lo);
                     if self
                         .view
                         .keys
                         .get(target + 1)
                         .is_some_and(|&(next, _)| next <= hi)
                     {
-                        touched ^= self.view.touch_block(target + 1);
+                        touched ^= self.view.touch_block(target + 1, lo);
                     }
                     std::hint::black_box(touched ^ guessed);
                     self.cursor = Some(Cursor::at_block(&self.view, target)?);
@@ -822,3 +848,44 @@ impl<'a> Iterator for Ranges<'a> {
 }
 
 impl std::iter::FusedIterator for Ranges<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::Radix;
+
+    /// The radix table's candidates always contain the answer of a plain binary search.
+    #[test]
+    fn radix_agrees_with_binary_search() {
+        let sets: Vec<Vec<u64>> = vec![
+            (0..1000).map(|k| k * 3).collect(),
+            (0..1000).map(|k| 5 + k * k * k).collect(),
+            vec![7; 100],
+            [vec![0; 50], vec![u64::MAX; 50]].concat(),
+            (0..300)
+                .map(|k| if k < 290 { k } else { u64::MAX - 300 + k })
+                .collect(),
+            vec![1, 2],
+            vec![u64::MAX - 1, u64::MAX],
+        ];
+        for firsts in sets {
+            let keys: Vec<(u64, u64)> = firsts.iter().map(|&k| (k, 0)).collect();
+            let (first, last) = (firsts[0], firsts[firsts.len() - 1]);
+            let radix = Radix::new(&keys, first, last);
+            assert!(!radix.starts.is_empty(), "no table for {} keys", keys.len());
+            assert!(
+                radix.starts.len() <= keys.len() + 1,
+                "table larger than the keys"
+            );
+            let probes = firsts
+                .iter()
+                .flat_map(|&k| [k.wrapping_sub(1), k, k.wrapping_add(1)])
+                .chain([0, 1, u64::MAX / 2, u64::MAX]);
+            for lo in probes {
+                let want = firsts.partition_point(|&k| k < lo);
+                let (from, to) = radix.candidates(lo, first, keys.len());
+                let got = from + firsts[from..to].partition_point(|&k| k < lo);
+                assert_eq!(got, want, "probe {lo}");
+            }
+        }
+    }
+}

@@ -50,11 +50,15 @@ impl BandRef<'_> {
     /// Appends samples `start..start + n` as little-endian bytes.
     pub(crate) fn extend_le_bytes(&self, start: usize, n: usize, out: &mut Vec<u8>) {
         macro_rules! put {
-            ($v:expr) => {
-                for s in &$v[start..start + n] {
-                    out.extend_from_slice(&s.to_le_bytes());
+            ($v:expr) => {{
+                let src = &$v[start..start + n];
+                let width = src.first().map_or(1, |s| s.to_le_bytes().len());
+                let at = out.len();
+                out.resize(at + n * width, 0);
+                for (d, s) in out[at..].chunks_exact_mut(width).zip(src) {
+                    d.copy_from_slice(&s.to_le_bytes());
                 }
-            };
+            }};
         }
         match self {
             BandRef::Bool(v) => out.extend(v[start..start + n].iter().map(|&b| u8::from(b))),

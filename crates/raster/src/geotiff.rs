@@ -303,8 +303,9 @@ pub fn read_geotiff_info_bytes(bytes: &[u8]) -> Result<GeoTiffInfo> {
 /// Runs a decode, turning a panic inside the tiff crate into an error: a hostile file must
 /// never abort the caller (DESIGN.md). tiff 0.11 has internal assertions that inconsistent
 /// chunk layouts reach through its whole-image path; this crate reads chunk by chunk, and the
-/// byte-damage property test (5000 cases run once, 64 in CI) found no panic left, but the
-/// guard stays as the last line of defence.
+/// byte-damage property test (5000 cases run once, 64 in CI) and the `geotiff_read` fuzz
+/// target found no panic left, but the guard stays as the last line of defence. It covers the
+/// second decoding thread too: [`read_chunks`] re-raises that thread's panic here.
 fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
         Err(Error::malformed(
@@ -1135,6 +1136,59 @@ struct GeoTags<'a> {
     crs: &'a Crs,
 }
 
+/// Chunks filled and compressed per round: 32 strips of about 64 KiB keep both threads busy
+/// with 1 MiB each while the batch stays small.
+const WRITE_BATCH: usize = 32;
+
+/// Fills `raw` with chunk `(plane, cy, cx)` as little-endian samples.
+fn fill_chunk(
+    bands: &[BandRef<'_>],
+    p: &Plan,
+    plane: usize,
+    cy: usize,
+    cx: usize,
+    raw: &mut Vec<u8>,
+) {
+    raw.clear();
+    let y0 = cy * p.ch;
+    let x0 = cx * p.cw;
+    // Strips are cut short at the bottom; tiles are padded to full size with zeros.
+    let y_end = if p.tiled {
+        y0 + p.ch
+    } else {
+        (y0 + p.ch).min(p.rows)
+    };
+    for y in y0..y_end {
+        if y >= p.rows {
+            raw.resize(raw.len() + p.cw * p.px_bytes, 0);
+            continue;
+        }
+        let valid = (x0 + p.cw).min(p.cols) - x0;
+        let row0 = y * p.cols + x0;
+        if p.planar {
+            bands[plane].extend_le_bytes(row0, valid, raw);
+        } else if p.nb == 1 {
+            bands[0].extend_le_bytes(row0, valid, raw);
+        } else {
+            let at = raw.len();
+            raw.resize(at + valid * p.px_bytes, 0);
+            for (b, band) in bands.iter().enumerate() {
+                band.put_le_strided(row0, &mut raw[at..], b * p.sb, p.px_bytes);
+            }
+        }
+        raw.resize(raw.len() + (p.cw - valid) * p.px_bytes, 0);
+    }
+}
+
+/// Compresses each of `raws` into the matching `packs` entry.
+fn compress_all(c: &mut Compressor, raws: &[Vec<u8>], packs: &mut [Vec<u8>]) -> Result<()> {
+    for (raw, pack) in raws.iter().zip(packs) {
+        pack.clear();
+        c.write_to(pack, raw)?;
+    }
+    Ok(())
+}
+
 fn write_image<W: Write + Seek, K: TiffKind>(
     mut enc: TiffEncoder<W, K>,
     bands: &[BandRef<'_>],
@@ -1146,55 +1200,50 @@ fn write_image<W: Write + Seek, K: TiffKind>(
     let n_chunks = p.across * p.down * p.planes;
     let mut offsets: Vec<K::OffsetType> = Vec::with_capacity(n_chunks);
     let mut counts: Vec<K::OffsetType> = Vec::with_capacity(n_chunks);
-    let mut raw = Vec::new();
-    let mut packed = Vec::new();
-    let mut compressor = options.compression.compressor();
     let too_big =
         |_| Error::unsupported("a classic TIFF over 4 GiB: write it with BigTiff::Always");
-    for plane in 0..p.planes {
-        for cy in 0..p.down {
-            for cx in 0..p.across {
-                raw.clear();
-                let y0 = cy * p.ch;
-                let x0 = cx * p.cw;
-                // Strips are cut short at the bottom; tiles are padded to full size with zeros.
-                let y_end = if p.tiled {
-                    y0 + p.ch
-                } else {
-                    (y0 + p.ch).min(p.rows)
-                };
-                for y in y0..y_end {
-                    if y >= p.rows {
-                        raw.resize(raw.len() + p.cw * p.px_bytes, 0);
-                        continue;
-                    }
-                    let valid = (x0 + p.cw).min(p.cols) - x0;
-                    let row0 = y * p.cols + x0;
-                    if p.planar {
-                        bands[plane].extend_le_bytes(row0, valid, &mut raw);
-                    } else if p.nb == 1 {
-                        bands[0].extend_le_bytes(row0, valid, &mut raw);
-                    } else {
-                        let at = raw.len();
-                        raw.resize(at + valid * p.px_bytes, 0);
-                        for (b, band) in bands.iter().enumerate() {
-                            band.put_le_strided(row0, &mut raw[at..], b * p.sb, p.px_bytes);
-                        }
-                    }
-                    raw.resize(raw.len() + (p.cw - valid) * p.px_bytes, 0);
-                }
-                // Uncompressed chunks go out as they are, without a copy through the compressor.
-                let data = if options.compression == Compression::None {
-                    &raw[..]
-                } else {
-                    packed.clear();
-                    compressor.write_to(&mut packed, &raw)?;
-                    &packed[..]
-                };
-                let off = dir.write_data(data).map_err(enc_err)?;
-                offsets.push(K::convert_offset(off).map_err(too_big)?);
-                counts.push(K::convert_offset(data.len() as u64).map_err(too_big)?);
-            }
+    let ids: Vec<(usize, usize, usize)> = (0..p.planes)
+        .flat_map(|plane| {
+            (0..p.down).flat_map(move |cy| (0..p.across).map(move |cx| (plane, cy, cx)))
+        })
+        .collect();
+    let compress = options.compression != Compression::None;
+    // Chunks are filled in batches; a compressed batch is split between two threads, each
+    // with its own compressor, and written in order.
+    let parallel = compress && ids.len() >= 4 && p.cols * p.rows * p.px_bytes >= 1 << 20;
+    let mut raws: Vec<Vec<u8>> = vec![Vec::new(); WRITE_BATCH.min(ids.len())];
+    let mut packs: Vec<Vec<u8>> = vec![Vec::new(); raws.len()];
+    let mut compressors = [
+        options.compression.compressor(),
+        options.compression.compressor(),
+    ];
+    for batch in ids.chunks(WRITE_BATCH) {
+        let n = batch.len();
+        for (raw, &(plane, cy, cx)) in raws.iter_mut().zip(batch) {
+            fill_chunk(bands, p, plane, cy, cx, raw);
+        }
+        let [first, second] = &mut compressors;
+        if parallel && n > 1 {
+            let half = n.div_ceil(2);
+            let (ra, rb) = raws[..n].split_at(half);
+            let (pa, pb) = packs[..n].split_at_mut(half);
+            std::thread::scope(|s| -> Result<()> {
+                let worker = s.spawn(|| compress_all(second, rb, pb));
+                let a = compress_all(first, ra, pa);
+                let b = worker
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                a.and(b)
+            })?;
+        } else if compress {
+            compress_all(first, &raws[..n], &mut packs[..n])?;
+        }
+        // Uncompressed chunks go out as they are, without a copy through the compressor.
+        let out = if compress { &packs[..n] } else { &raws[..n] };
+        for data in out {
+            let off = dir.write_data(&data[..]).map_err(enc_err)?;
+            offsets.push(K::convert_offset(off).map_err(too_big)?);
+            counts.push(K::convert_offset(data.len() as u64).map_err(too_big)?);
         }
     }
     let w = |r: std::result::Result<(), TiffError>| r.map_err(enc_err);

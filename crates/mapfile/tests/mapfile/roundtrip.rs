@@ -218,3 +218,45 @@ fn lookups_across_many_index_segments() {
         assert_eq!(reader.get(probe).unwrap(), want, "index {probe}");
     }
 }
+
+#[test]
+fn lookups_with_clustered_keys_and_uneven_records() {
+    // Keys in tight clusters far apart, as on a space-filling curve, so most radix buckets are
+    // empty and a few hold many keys; payload sizes vary, so the guessed record positions
+    // that lookups read ahead are mostly wrong and must not change the answers.
+    let recs: Vec<(u64, Vec<u8>)> = (0u64..4000)
+        .map(|n| {
+            let index = ((n / 200) << 58) | ((n % 200) / 2 * 7);
+            (index, vec![n as u8; (n % 7 * 37) as usize])
+        })
+        .collect();
+    let model = model_of(&recs);
+    for interval in [1, 4, 33] {
+        let reader = MapFileReader::new(write(&recs, interval)).unwrap();
+        for (&index, payloads) in &model {
+            for probe in [index, index.wrapping_sub(1), index.wrapping_add(1)] {
+                let want: Vec<&[u8]> = model
+                    .get(&probe)
+                    .map(|v| v.iter().map(Vec::as_slice).collect())
+                    .unwrap_or_default();
+                assert_eq!(reader.get(probe).unwrap(), want, "index {probe}");
+            }
+            assert_eq!(reader.get(index).unwrap().len(), payloads.len());
+        }
+    }
+}
+
+#[test]
+fn advised_map_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("part-r-00000-0");
+    let recs: Vec<(u64, Vec<u8>)> = (0u64..500).map(|n| (n * 2, vec![n as u8; 100])).collect();
+    std::fs::write(&path, write(&recs, 4)).unwrap();
+    let reader = MapFileReader::open(&path).unwrap();
+    for advice in [memmap2::Advice::Random, memmap2::Advice::WillNeed] {
+        reader.advise(advice).unwrap();
+        assert_eq!(reader.get(300).unwrap(), [&[150u8; 100][..]]);
+        assert!(reader.get(301).unwrap().is_empty());
+    }
+    reader.verify().unwrap();
+}

@@ -555,6 +555,7 @@ proptest! {
             layout: if tiles { ChunkLayout::Tiles { width: 16, height: 32 } } else { ChunkLayout::Strips { rows_per_strip } },
             interleave: if planar { Interleave::Band } else { Interleave::Pixel },
             big_tiff: if big { BigTiff::Always } else { BigTiff::Never },
+            sync: true,
         };
         let bytes = write_geotiff_bytes(&r, &o).unwrap();
         let back = read_geotiff_bytes(&bytes, &Limits::default()).unwrap();
