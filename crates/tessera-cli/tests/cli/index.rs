@@ -1,26 +1,12 @@
 //! `tessera index encode|ranges` run as a user would: output, exit codes and messages.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
+use crate::util::{stderr, stdout, tessera};
 use tessera::keyed_tile::{AnyKeyIndex, KeyBounds, KeyIndex, SpaceTimeKey, SpatialKey};
 use tessera::sfc_index::Budget;
 
 const DAY: i64 = 86_400_000;
-
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
 
 /// Runs a command that must succeed and returns its stdout.
 fn ok(args: &[&str]) -> String {

@@ -2,8 +2,9 @@
 //! catalogs written through the layer-store API.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::util::{stderr, stdout, tessera};
 use tessera::keyed_tile::codec::{self, Compression};
 use tessera::keyed_tile::{
     CellBuffer, CellType, Extent, KeyBounds, LayoutDefinition, MultibandTile, NoData, SpaceTimeKey,
@@ -12,23 +13,6 @@ use tessera::keyed_tile::{
 use tessera::layer_store::{Catalog, KeyIndexMethod, LayerId, LayerMetadata, WriteOptions};
 
 const DAY: i64 = 86_400_000;
-
-fn tessera(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(101), "panic: {}", stderr(&out));
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "{}", stderr(out));

@@ -6,3 +6,4 @@ mod mapfile;
 mod raster;
 mod raster_warp;
 mod tune;
+mod util;

@@ -3,22 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::util::{stderr, stdout, tessera};
 use tessera::mapfile::{FileWriter, WriterOptions};
-
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
 
 /// Writes a part file with indexes 10, 20, 20, 30, ... 100 (interval 2) and returns its path.
 fn sample(dir: &Path) -> PathBuf {

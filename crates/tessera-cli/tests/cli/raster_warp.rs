@@ -1,28 +1,7 @@
 //! `tessera raster warp` run as a user would: gdalwarp's default grid, `--tr`, `-r`, errors.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
+use crate::util::{shared_data as sample, stderr, tessera};
 use tessera::raster::{self, Crs};
-
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn sample(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn warp_writes_a_geotiff_on_gdalwarps_default_grid() {

@@ -1,19 +1,7 @@
 //! `tessera tune threads` run as a user would, with tiny workloads so the tests stay quick.
 
-use std::process::{Command, Output};
-
+use crate::util::{stdout, tessera};
 use tessera::pool_tuning::{Backend, Operation, ThreadConfig};
-
-fn tessera(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 /// The thread counts in the table's rows.
 fn rows(text: &str) -> Vec<usize> {
