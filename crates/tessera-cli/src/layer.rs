@@ -225,31 +225,27 @@ pub(crate) fn run(cmd: LayerCommand, json: bool) -> anyhow::Result<()> {
             from,
             to,
             overwrite,
-        } => {
-            let catalog = open(&catalog.catalog)?;
-            let bar = spinner(json, &format!("copying {from} to {to}"));
-            let result = catalog.copy(&from, &to, overwrite);
-            bar.finish_and_clear();
-            result?;
-            let value = json!({ "from": from.to_string(), "to": to.to_string() });
-            done(json, "copy", value, &format!("copied {from} to {to}"));
-            Ok(())
-        }
+        } => transfer(
+            &catalog.catalog,
+            &from,
+            &to,
+            Transfer::Copy,
+            overwrite,
+            json,
+        ),
         LayerCommand::Move {
             catalog,
             from,
             to,
             overwrite,
-        } => {
-            let catalog = open(&catalog.catalog)?;
-            let bar = spinner(json, &format!("moving {from} to {to}"));
-            let result = catalog.move_layer(&from, &to, overwrite);
-            bar.finish_and_clear();
-            result?;
-            let value = json!({ "from": from.to_string(), "to": to.to_string() });
-            done(json, "move", value, &format!("moved {from} to {to}"));
-            Ok(())
-        }
+        } => transfer(
+            &catalog.catalog,
+            &from,
+            &to,
+            Transfer::Move,
+            overwrite,
+            json,
+        ),
         LayerCommand::Reindex {
             catalog,
             layer,
@@ -757,5 +753,38 @@ fn reindex<K: LayerKey>(
         report.records_written, report.parts_written, report.bytes_written, report.generation
     );
     done(json, "reindex", value, &text);
+    Ok(())
+}
+
+/// Which of the two layer transfers to run.
+#[derive(Clone, Copy)]
+enum Transfer {
+    Copy,
+    Move,
+}
+
+/// `layer copy` and `layer move`: the same steps around a different catalog call.
+fn transfer(
+    catalog_dir: &Path,
+    from: &LayerId,
+    to: &LayerId,
+    kind: Transfer,
+    overwrite: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let catalog = open(catalog_dir)?;
+    let (command, doing, did) = match kind {
+        Transfer::Copy => ("copy", "copying", "copied"),
+        Transfer::Move => ("move", "moving", "moved"),
+    };
+    let bar = spinner(json, &format!("{doing} {from} to {to}"));
+    let result = match kind {
+        Transfer::Copy => catalog.copy(from, to, overwrite),
+        Transfer::Move => catalog.move_layer(from, to, overwrite),
+    };
+    bar.finish_and_clear();
+    result?;
+    let value = json!({ "from": from.to_string(), "to": to.to_string() });
+    done(json, command, value, &format!("{did} {from} to {to}"));
     Ok(())
 }
