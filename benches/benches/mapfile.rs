@@ -8,12 +8,11 @@
 
 use std::fs::File;
 use std::hint::black_box;
-use std::io::BufWriter;
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mapfile::{FileWriter, MapFileReader, MapFileWriter, MappedReader, WriterOptions};
+use mapfile::{ChunkWriter, FileWriter, MapFileReader, MapFileWriter, MappedReader, WriterOptions};
 
 /// Whether criterion runs in test mode (`cargo bench -- --test`), where inputs stay small.
 fn test_mode() -> bool {
@@ -32,7 +31,7 @@ fn payload(n: u64, len: usize) -> Vec<u8> {
 fn make_file(path: &Path, count: u64, len: usize, interval: u32) -> MappedReader {
     let file = File::create(path).unwrap();
     let options = WriterOptions::default().with_index_interval(interval);
-    let mut writer = MapFileWriter::new(BufWriter::with_capacity(1 << 20, file), options).unwrap();
+    let mut writer = MapFileWriter::new(ChunkWriter::new(file), options).unwrap();
     let body = payload(0, len);
     for n in 0..count {
         writer.append(n * STEP, &body).unwrap();
@@ -79,7 +78,7 @@ fn write(c: &mut Criterion) {
     let path = dir.path().join("part-r-00000-0");
     group.bench_function("mapfile_buffered", |b| {
         b.iter(|| {
-            let file = BufWriter::with_capacity(1 << 20, File::create(&path).unwrap());
+            let file = ChunkWriter::new(File::create(&path).unwrap());
             let mut w = MapFileWriter::new(file, WriterOptions::default()).unwrap();
             for (n, r) in records.iter().enumerate() {
                 w.append(n as u64 * STEP, r).unwrap();

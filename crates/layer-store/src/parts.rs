@@ -10,18 +10,14 @@
 //! Memory stays bounded: a part is streamed to disk, never held whole.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use mapfile::{MapFileWriter, MultiWriterOptions, PartFile, part_file_name};
+use mapfile::{ChunkWriter, MapFileWriter, MultiWriterOptions, PartFile, part_file_name};
 
 use crate::error::Error;
-use crate::fsutil::{at, remove_file};
+use crate::fsutil::{WritebackFile, at, remove_file};
 use crate::store::PartStore;
-
-/// The write buffer of a part file. 512 KiB keeps writes large while several partitions
-/// are written at once within the memory budget.
-const BUFFER_BYTES: usize = 512 << 10;
 
 /// Where a generation's part files go: staged under `staging`, then put into the part
 /// store under `<key_prefix>/<file name>`, which is `<generation dir>/<file name>` on disk.
@@ -43,7 +39,7 @@ pub(crate) fn staging_dir(generation_dir: &Path) -> PathBuf {
 }
 
 struct Current {
-    writer: MapFileWriter<BufWriter<File>>,
+    writer: MapFileWriter<ChunkWriter<WritebackFile>>,
     name: String,
     staged: PathBuf,
     first: u64,
@@ -90,7 +86,7 @@ impl<'a> PartWriter<'a> {
             let staged = self.sink.staging.join(&name);
             let file = File::create(&staged).map_err(at(&staged))?;
             let writer = MapFileWriter::new(
-                BufWriter::with_capacity(BUFFER_BYTES, file),
+                ChunkWriter::new(WritebackFile::new(file)),
                 self.options.writer,
             )
             .map_err(|e| Error::part(&staged, e))?;
@@ -116,9 +112,7 @@ impl<'a> PartWriter<'a> {
             return Ok(());
         };
         let (buffered, summary) = c.writer.finish().map_err(|e| Error::part(&c.staged, e))?;
-        let mut file = buffered
-            .into_inner()
-            .map_err(|e| at(&c.staged)(e.into_error()))?;
+        let mut file = buffered.into_inner().map_err(at(&c.staged))?.into_inner();
         file.flush().map_err(at(&c.staged))?;
         drop(file);
         let key = format!("{}/{}", self.sink.key_prefix, c.name);

@@ -649,8 +649,8 @@ fn lookup<K: LayerKey, R>(
     // mapfile's point lookup: a seek through the sparse index, then the (usually single)
     // record of that index; no range traversal.
     let path = inner.paths.get(n).map_or(Path::new(""), PathBuf::as_path);
-    let payloads = part.get(index).map_err(|e| Error::part(path, e))?;
-    for payload in payloads {
+    for record in part.range(index..=index) {
+        let payload = record.map_err(|e| Error::part(path, e))?.payload;
         let (stored, len) = decode_key::<K>(path, index, payload)?;
         if stored == *key {
             let f = f.take().ok_or(Error::Internal {

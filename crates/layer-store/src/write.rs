@@ -338,9 +338,10 @@ struct Budgets {
 }
 
 fn budgets(memory_budget: usize, threads: usize) -> Budgets {
-    // Each writing thread holds a 1 MiB mapfile write buffer and up to 1 MiB of run read
-    // buffers; the rest of the budget is the sorter's.
-    let reserve = threads * (2 << 20) + (1 << 20);
+    // Each writing thread holds a 2 MiB part write buffer (mapfile's `ChunkWriter`) and up
+    // to 1 MiB of run read buffers; the sorter's spill writer holds one more 2 MiB chunk;
+    // the rest of the budget is the sorter's.
+    let reserve = threads * (3 << 20) + (3 << 20);
     Budgets {
         sort: memory_budget
             .saturating_sub(reserve)

@@ -34,12 +34,14 @@
 //! None: the crate has no optional parts.
 #![deny(missing_docs)]
 
+mod chunk;
 mod error;
 mod fileset;
 mod format;
 mod reader;
 mod writer;
 
+pub use chunk::{ChunkWriter, DEFAULT_CHUNK_BYTES};
 pub use error::{Block, Error, Result};
 pub use fileset::{
     PartName, list_part_files, parse_part_name, parse_part_name_or_err, part_file_name,

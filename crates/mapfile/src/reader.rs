@@ -536,7 +536,10 @@ impl View<'_> {
     #[inline]
     fn touch_guess(&self, lo: u64) -> u8 {
         let f = &self.footer;
-        if f.record_count == 0 || lo < f.first_index || lo > f.last_index {
+        // With an entry per record, the sparse index (in memory) already gives the record's
+        // offset and `touch_block` reads it at once; a guess would be one more read, and for
+        // records of uneven size (tiles) mostly a wasted one.
+        if f.interval == 1 || f.record_count == 0 || lo < f.first_index || lo > f.last_index {
             return 0;
         }
         let span = u128::from(f.last_index - f.first_index).max(1);

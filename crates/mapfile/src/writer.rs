@@ -2,11 +2,12 @@
 //! multi-file writer that rolls over to a new part file at a size limit.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use byteorder::{ByteOrder, LittleEndian, WriteBytesExt};
 
+use crate::chunk::ChunkWriter;
 use crate::error::{Error, Result};
 use crate::fileset::part_file_name;
 use crate::format::{
@@ -275,13 +276,10 @@ impl<W: Write> MapFileWriter<W> {
 /// writer removes the temporary file.
 #[derive(Debug)]
 pub struct FileWriter {
-    writer: Option<MapFileWriter<BufWriter<File>>>,
+    writer: Option<MapFileWriter<ChunkWriter<File>>>,
     temp: PathBuf,
     dest: PathBuf,
 }
-
-/// The write buffer of a [`FileWriter`]: large enough that small records cost no system calls.
-const FILE_BUFFER_BYTES: usize = 1 << 20;
 
 impl FileWriter {
     /// Starts writing a map file that will appear at `path` once finished.
@@ -300,10 +298,7 @@ impl FileWriter {
             temp,
             dest,
         };
-        this.writer = Some(MapFileWriter::new(
-            BufWriter::with_capacity(FILE_BUFFER_BYTES, file),
-            options,
-        )?);
+        this.writer = Some(MapFileWriter::new(ChunkWriter::new(file), options)?);
         Ok(this)
     }
 
@@ -319,7 +314,7 @@ impl FileWriter {
     }
 
     /// The map file writer inside, for its size accounting.
-    pub fn inner(&self) -> Option<&MapFileWriter<BufWriter<File>>> {
+    pub fn inner(&self) -> Option<&MapFileWriter<ChunkWriter<File>>> {
         self.writer.as_ref()
     }
 
@@ -335,9 +330,7 @@ impl FileWriter {
             .take()
             .ok_or_else(|| Error::Io(std::io::Error::other("FileWriter finished twice")))?;
         let (buffered, summary) = writer.finish()?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| Error::Io(e.into_error()))?;
+        let file = buffered.into_inner()?;
         file.sync_all()?;
         drop(file);
         std::fs::rename(&self.temp, &self.dest)?;
