@@ -653,9 +653,11 @@ fn lookup<K: LayerKey, R>(
         let payload = record.map_err(|e| Error::part(path, e))?.payload;
         let (stored, len) = decode_key::<K>(path, index, payload)?;
         if stored == *key {
-            let f = f.take().ok_or(Error::Internal {
-                what: "lookup called twice",
-            })?;
+            let Some(f) = f.take() else {
+                return Err(Error::Internal {
+                    what: "lookup called twice",
+                });
+            };
             return Ok(f(payload.get(len..).unwrap_or(&[])));
         }
     }

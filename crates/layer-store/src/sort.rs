@@ -2,14 +2,27 @@
 //! until the memory budget is reached, then spill as a sorted run to a temporary directory;
 //! reading back merges the runs k ways, restricted to any index range, so that partitions
 //! can be merged and written in parallel.
+//!
+//! Runs spill in one of two ways, chosen at the first spill from the mean record size:
+//! - **Inline** (small records): a run holds its records, payloads included, in index order.
+//! - **Value log** (records of [`LOG_RECORD_BYTES`] and up, such as tiles): the arena's
+//!   bytes are appended to one value log as they are, in arrival order, with no per-record
+//!   copying; a run holds only `(index, offset in the log, length)` in index order, and a
+//!   merge reads each payload from the log by its offset. Spilling then costs one write of
+//!   the bytes, compacting runs copies no payload, and reading back reads each payload once.
+//!   The log is read out of order, which the page cache serves while the log fits in
+//!   memory, and which costs a seek per record (a small price for records this large)
+//!   beyond.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 
 use byteorder::{ByteOrder, LittleEndian};
+use crossbeam::channel::{Receiver, Sender, unbounded};
 use mapfile::ChunkWriter;
 
 use crate::error::Error;
@@ -40,6 +53,143 @@ const SPILL_CHUNK_BYTES: usize = 512 << 10;
 /// Bytes of a record header in a spilled run: index (u64) and payload length (u32).
 const RUN_RECORD_HEADER: usize = 12;
 
+/// Bytes of a value log reference in a run, after the header: the offset (u64).
+const LOG_REF_BYTES: usize = 8;
+
+/// From this mean payload size up, spills go to a value log rather than into inline runs.
+const LOG_RECORD_BYTES: u64 = 4096;
+
+/// How runs hold their payloads; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpillMode {
+    Inline,
+    Log,
+}
+
+/// The value log: every spilled payload, in arrival order.
+#[derive(Debug)]
+struct ValueLog {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+/// Where spilled arena chunks go: the value log, written on this thread or on a writer
+/// thread of its own.
+#[derive(Debug)]
+enum LogSink {
+    /// No value log (yet).
+    None,
+    /// Written by the thread that spills.
+    Sync(ValueLog),
+    /// Written by a thread of its own, so that taking in records goes on while spilled
+    /// chunks are written: chunks go to it in order and come back emptied.
+    Async {
+        to_writer: Option<Sender<Vec<u8>>>,
+        back: Receiver<Vec<u8>>,
+        writer: Option<JoinHandle<Result<ValueLog, Error>>>,
+    },
+}
+
+impl LogSink {
+    fn start(path: PathBuf, background: bool) -> Result<LogSink, Error> {
+        let file = File::create(&path).map_err(at(&path))?;
+        let fallback = path.clone();
+        let mut log = ValueLog { path, file, len: 0 };
+        if !background {
+            return Ok(LogSink::Sync(log));
+        }
+        let (to_writer, chunks) = unbounded::<Vec<u8>>();
+        let (give_back, back) = unbounded();
+        let writer = std::thread::Builder::new()
+            .name("layer-store-spill".into())
+            .spawn(move || {
+                let mut failed = None;
+                for chunk in chunks {
+                    if failed.is_none()
+                        && let Err(e) = log.append(&chunk)
+                    {
+                        failed = Some(e);
+                    }
+                    // Always handed back, so a failed writer never leaves the sorter
+                    // waiting for memory; the error is reported when the sorter finishes.
+                    let _ = give_back.send(chunk);
+                }
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(log),
+                }
+            });
+        if let Ok(writer) = writer {
+            return Ok(LogSink::Async {
+                to_writer: Some(to_writer),
+                back,
+                writer: Some(writer),
+            });
+        }
+        // No thread to be had: write on this one (the closure, and the file in it, are
+        // gone; the file is still empty).
+        let file = File::create(&fallback).map_err(at(&fallback))?;
+        Ok(LogSink::Sync(ValueLog {
+            path: fallback,
+            file,
+            len: 0,
+        }))
+    }
+
+    /// Waits for every chunk to be written; returns the chunks still coming back.
+    fn finish(&mut self) -> Result<Vec<Vec<u8>>, Error> {
+        match self {
+            LogSink::None | LogSink::Sync(_) => Ok(Vec::new()),
+            LogSink::Async {
+                to_writer,
+                back,
+                writer,
+            } => {
+                drop(to_writer.take());
+                let result = match writer.take() {
+                    Some(handle) => handle.join().unwrap_or(Err(Error::Internal {
+                        what: "the spill writer thread panicked",
+                    })),
+                    None => return Ok(Vec::new()),
+                };
+                let returned = back.try_iter().collect();
+                result.map(|log| {
+                    *self = LogSink::Sync(log);
+                    returned
+                })
+            }
+        }
+    }
+}
+
+impl Drop for LogSink {
+    fn drop(&mut self) {
+        if let LogSink::Async {
+            to_writer, writer, ..
+        } = self
+        {
+            drop(to_writer.take());
+            if let Some(handle) = writer.take() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+impl ValueLog {
+    /// Appends `bytes`, in writes of at most [`SPILL_CHUNK_BYTES`] (see there), and returns
+    /// where they start.
+    fn append(&mut self, bytes: &[u8]) -> Result<u64, Error> {
+        let start = self.len;
+        for piece in bytes.chunks(SPILL_CHUNK_BYTES) {
+            self.file.write_all(piece).map_err(at(&self.path))?;
+        }
+        self.len += bytes.len() as u64;
+        Ok(start)
+    }
+}
+
 /// Where a record sits in the arena.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -53,6 +203,7 @@ struct Entry {
 #[derive(Debug)]
 struct Run {
     path: PathBuf,
+    mode: SpillMode,
     /// (index, byte offset) of every [`RUN_INDEX_INTERVAL`]th record.
     sparse: Vec<(u64, u64)>,
 }
@@ -82,6 +233,16 @@ pub(crate) struct Sorter {
     /// Chunks emptied by a spill, ready for reuse.
     free: Vec<Vec<u8>>,
     runs: Vec<Run>,
+    /// How runs hold payloads: chosen at the first spill.
+    mode: Option<SpillMode>,
+    /// Whether the value log is written on a thread of its own.
+    background: bool,
+    log: LogSink,
+    log_path: Option<PathBuf>,
+    /// The value log's length, counting chunks still on their way to it.
+    log_len: u64,
+    /// Bytes of arena chunks handed to the log writer thread and not back yet.
+    in_flight: usize,
     spill_dir: PathBuf,
     spill_dir_made: bool,
     next_run: u64,
@@ -102,13 +263,22 @@ pub(crate) struct SortStats {
 impl Sorter {
     /// A sorter that keeps at most about `budget` bytes in memory and spills runs into
     /// `spill_dir` (created on the first spill, removed when the sorted result is dropped).
-    pub(crate) fn new(budget: usize, spill_dir: PathBuf) -> Self {
+    ///
+    /// With `background`, value log spills (see the module docs) are written by a thread of
+    /// its own while records keep coming in.
+    pub(crate) fn new(budget: usize, spill_dir: PathBuf, background: bool) -> Self {
         Sorter {
             budget: budget.max(1),
             chunk_bytes: (budget / 8).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES),
             mem: MemRun::default(),
             free: Vec::new(),
             runs: Vec::new(),
+            mode: None,
+            background,
+            log: LogSink::None,
+            log_path: None,
+            log_len: 0,
+            in_flight: 0,
             spill_dir,
             spill_dir_made: false,
             next_run: 0,
@@ -116,9 +286,38 @@ impl Sorter {
         }
     }
 
+    /// Memory held: the arena, its spare chunks, chunks on their way to the value log, and
+    /// the entries.
     fn used(&self) -> usize {
         self.mem.chunks.iter().map(Vec::capacity).sum::<usize>()
+            + self.free.iter().map(Vec::capacity).sum::<usize>()
+            + self.in_flight
             + self.mem.entries.capacity() * std::mem::size_of::<Entry>()
+    }
+
+    /// Takes back a chunk the log writer is done with: kept for reuse when it has the
+    /// standard size, freed otherwise.
+    fn take_back(&mut self, mut chunk: Vec<u8>) {
+        self.in_flight = self.in_flight.saturating_sub(chunk.capacity());
+        if chunk.capacity() == self.chunk_bytes {
+            chunk.clear();
+            self.free.push(chunk);
+        }
+    }
+
+    /// Takes back the chunks the log writer is done with; with `wait`, waits for one first.
+    fn collect_returned(&mut self, wait: bool) {
+        let LogSink::Async { back, .. } = &self.log else {
+            return;
+        };
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        if wait && let Ok(chunk) = back.recv() {
+            got.push(chunk);
+        }
+        got.extend(back.try_iter());
+        for chunk in got {
+            self.take_back(chunk);
+        }
     }
 
     /// Adds one record whose payload is the concatenation of `parts`.
@@ -131,7 +330,11 @@ impl Sorter {
                 .chunks
                 .last()
                 .is_some_and(|c| c.capacity() - c.len() >= len);
-            let chunk_growth = if fits_current {
+            if !fits_current && self.in_flight > 0 {
+                self.collect_returned(false);
+            }
+            let reusable = self.free.last().is_some_and(|c| c.capacity() >= len);
+            let chunk_growth = if fits_current || reusable {
                 0
             } else {
                 len.max(self.chunk_bytes)
@@ -141,11 +344,17 @@ impl Sorter {
             } else {
                 0
             };
-            if !self.mem.entries.is_empty()
-                && self.used() + chunk_growth + entry_growth > self.budget
-            {
-                self.spill()?;
-                continue;
+            if self.used() + chunk_growth + entry_growth > self.budget {
+                // Over budget: wait for memory from the log writer, or spill to make some;
+                // a record arriving at an empty arena is taken whatever its size.
+                if self.in_flight > 0 {
+                    self.collect_returned(true);
+                    continue;
+                }
+                if !self.mem.entries.is_empty() {
+                    self.spill()?;
+                    continue;
+                }
             }
             if !fits_current {
                 let chunk = match self.free.pop() {
@@ -191,10 +400,27 @@ impl Sorter {
         if self.runs.len() >= MAX_RUNS {
             self.compact()?;
         }
+        let mode = *self.mode.get_or_insert_with(|| {
+            let mean = self.stats.bytes / self.stats.records.max(1);
+            if mean >= LOG_RECORD_BYTES {
+                SpillMode::Log
+            } else {
+                SpillMode::Inline
+            }
+        });
         // A stable sort keeps records of equal index in arrival order, which the merge
         // relies on to let a later duplicate key win.
         self.mem.entries.sort_by_key(|e| e.index);
-        let mut out = RunWriter::create(self.next_run_path())?;
+        let path = self.next_run_path();
+        match mode {
+            SpillMode::Inline => self.spill_inline(path),
+            SpillMode::Log => self.spill_to_log(path),
+        }
+    }
+
+    /// Spills the arena as a run holding its payloads.
+    fn spill_inline(&mut self, path: PathBuf) -> Result<(), Error> {
+        let mut out = RunWriter::create(path, SpillMode::Inline)?;
         for e in &self.mem.entries {
             out.push(e.index, self.mem.payload(e))?;
         }
@@ -210,6 +436,56 @@ impl Sorter {
         Ok(())
     }
 
+    /// Spills the arena's chunks, as they are, to the value log, and a run of references
+    /// into it.
+    fn spill_to_log(&mut self, path: PathBuf) -> Result<(), Error> {
+        if matches!(self.log, LogSink::None) {
+            let log_path = self.spill_dir.join("values");
+            self.log = LogSink::start(log_path.clone(), self.background)?;
+            self.log_path = Some(log_path);
+        }
+        // Entries point where the arena's chunks will be in the log; the chunks go
+        // there whole, in order.
+        let mut bases = Vec::with_capacity(self.mem.chunks.len());
+        for chunk in &self.mem.chunks {
+            bases.push(self.log_len);
+            self.log_len += chunk.len() as u64;
+        }
+        let mut out = RunWriter::create(path, SpillMode::Log)?;
+        for e in &self.mem.entries {
+            let base = bases.get(e.chunk as usize).copied().unwrap_or(0);
+            out.push_ref(e.index, base + u64::from(e.offset), e.len)?;
+        }
+        let run = out.finish()?;
+        self.stats.spills += 1;
+        self.mem.entries.clear();
+        for chunk in std::mem::take(&mut self.mem.chunks) {
+            match &mut self.log {
+                LogSink::Sync(log) => {
+                    log.append(&chunk)?;
+                    self.take_back(chunk);
+                }
+                LogSink::Async {
+                    to_writer: Some(tx),
+                    ..
+                } => {
+                    self.in_flight += chunk.capacity();
+                    if let Err(returned) = tx.send(chunk) {
+                        // The writer is gone; finishing reports why.
+                        self.take_back(returned.0);
+                    }
+                }
+                _ => {
+                    return Err(Error::Internal {
+                        what: "value log closed while spilling",
+                    });
+                }
+            }
+        }
+        self.runs.push(run);
+        Ok(())
+    }
+
     fn next_run_path(&mut self) -> PathBuf {
         self.next_run += 1;
         self.spill_dir.join(format!("run-{:06}", self.next_run))
@@ -218,11 +494,21 @@ impl Sorter {
     /// Merges every spilled run into one, keeping arrival order among equal indexes.
     fn compact(&mut self) -> Result<(), Error> {
         let path = self.next_run_path();
-        let mut out = RunWriter::create(path)?;
+        let mode = self.mode.unwrap_or(SpillMode::Inline);
+        let log = self.log_path.as_deref();
+        let mut out = RunWriter::create(path, mode)?;
         {
-            let mut merge = open_merge(&self.runs, None, 0, u64::MAX, 64 << 10)?;
-            while let Some((index, payload)) = merge.next_record()? {
-                out.push(index, payload)?;
+            // Log runs merge their references only: no payload is read or copied.
+            let payloads = mode == SpillMode::Inline;
+            let mut merge = open_merge(&self.runs, log, None, (0, u64::MAX), 64 << 10, payloads)?;
+            while let Some((index, n)) = merge.next_source()? {
+                match mode {
+                    SpillMode::Inline => out.push(index, merge.sources[n].current())?,
+                    SpillMode::Log => {
+                        let (offset, len) = merge.sources[n].log_ref();
+                        out.push_ref(index, offset, len)?;
+                    }
+                }
             }
         }
         let merged = out.finish()?;
@@ -234,15 +520,26 @@ impl Sorter {
     }
 
     /// Ends the input: sorts what is in memory and returns the mergeable result.
-    pub(crate) fn finish(mut self) -> Sorted {
+    /// Fails when writing the value log failed.
+    pub(crate) fn finish(mut self) -> Result<Sorted, Error> {
+        // Every spilled chunk must be in the log before a merge reads it.
+        let finished = self.log.finish();
+        let spill_dir = self.spill_dir_made.then(|| self.spill_dir.clone());
+        if let Err(e) = finished {
+            if let Some(dir) = &spill_dir {
+                let _ = remove_tree(dir);
+            }
+            return Err(e);
+        }
         self.mem.entries.sort_by_key(|e| e.index);
         self.free.clear();
-        Sorted {
+        Ok(Sorted {
             mem: std::mem::take(&mut self.mem),
             runs: std::mem::take(&mut self.runs),
-            spill_dir: self.spill_dir_made.then(|| self.spill_dir.clone()),
+            log: self.log_path.take(),
+            spill_dir,
             stats: self.stats,
-        }
+        })
     }
 }
 
@@ -251,6 +548,8 @@ impl Sorter {
 pub(crate) struct Sorted {
     mem: MemRun,
     runs: Vec<Run>,
+    /// The value log, when runs refer into one.
+    log: Option<PathBuf>,
     spill_dir: Option<PathBuf>,
     stats: SortStats,
 }
@@ -278,61 +577,90 @@ impl Sorted {
     /// an index come in arrival order. Each spilled run is read through a buffer of
     /// `buffer_bytes`.
     pub(crate) fn merge(&self, lo: u64, hi: u64, buffer_bytes: usize) -> Result<Merge<'_>, Error> {
-        open_merge(&self.runs, Some(&self.mem), lo, hi, buffer_bytes)
+        open_merge(
+            &self.runs,
+            self.log.as_deref(),
+            Some(&self.mem),
+            (lo, hi),
+            buffer_bytes,
+            true,
+        )
     }
 }
 
-/// Writes one sorted run: records of `[index u64][len u32][payload]`, little-endian.
+/// Writes one sorted run, little-endian: records of `[index u64][len u32][payload]`
+/// (inline) or `[index u64][len u32][log offset u64]` (value log).
 struct RunWriter {
     out: ChunkWriter<File>,
     path: PathBuf,
+    mode: SpillMode,
     sparse: Vec<(u64, u64)>,
     offset: u64,
     records: u64,
 }
 
 impl RunWriter {
-    fn create(path: PathBuf) -> Result<Self, Error> {
+    fn create(path: PathBuf, mode: SpillMode) -> Result<Self, Error> {
         let file = File::create(&path).map_err(at(&path))?;
         Ok(RunWriter {
             out: ChunkWriter::with_chunk(SPILL_CHUNK_BYTES, file),
             path,
+            mode,
             sparse: Vec::new(),
             offset: 0,
             records: 0,
         })
     }
 
-    fn push(&mut self, index: u64, payload: &[u8]) -> Result<(), Error> {
+    fn header(&mut self, index: u64, len: u32, body: u64) -> Result<(), Error> {
         if self.records.is_multiple_of(RUN_INDEX_INTERVAL) {
             self.sparse.push((index, self.offset));
         }
         let mut header = [0u8; RUN_RECORD_HEADER];
         LittleEndian::write_u64(&mut header[0..8], index);
-        LittleEndian::write_u32(&mut header[8..12], payload.len() as u32);
+        LittleEndian::write_u32(&mut header[8..12], len);
         self.out.write_all(&header).map_err(at(&self.path))?;
-        self.out.write_all(payload).map_err(at(&self.path))?;
-        self.offset += (RUN_RECORD_HEADER + payload.len()) as u64;
+        self.offset += RUN_RECORD_HEADER as u64 + body;
         self.records += 1;
         Ok(())
+    }
+
+    /// Appends a record with its payload (an inline run).
+    fn push(&mut self, index: u64, payload: &[u8]) -> Result<(), Error> {
+        debug_assert_eq!(self.mode, SpillMode::Inline);
+        self.header(index, payload.len() as u32, payload.len() as u64)?;
+        self.out.write_all(payload).map_err(at(&self.path))
+    }
+
+    /// Appends a record whose payload is `len` bytes at `offset` in the value log.
+    fn push_ref(&mut self, index: u64, offset: u64, len: u32) -> Result<(), Error> {
+        debug_assert_eq!(self.mode, SpillMode::Log);
+        self.header(index, len, LOG_REF_BYTES as u64)?;
+        self.out
+            .write_all(&offset.to_le_bytes())
+            .map_err(at(&self.path))
     }
 
     fn finish(mut self) -> Result<Run, Error> {
         self.out.flush().map_err(at(&self.path))?;
         Ok(Run {
             path: self.path,
+            mode: self.mode,
             sparse: self.sparse,
         })
     }
 }
 
-/// Opens a merge of `runs` (oldest first) and then `mem` over the indexes `lo..=hi`.
+/// Opens a merge of `runs` (oldest first) and then `mem` over the indexes `lo..=hi`; `log`
+/// is the value log the runs refer into, if they do. Without `payloads`, value log
+/// payloads are not read (only their references are wanted).
 fn open_merge<'a>(
     runs: &'a [Run],
+    log: Option<&'a Path>,
     mem: Option<&'a MemRun>,
-    lo: u64,
-    hi: u64,
+    (lo, hi): (u64, u64),
     buffer_bytes: usize,
+    payloads: bool,
 ) -> Result<Merge<'a>, Error> {
     let mut sources = Vec::with_capacity(runs.len() + 1);
     for run in runs {
@@ -346,11 +674,25 @@ fn open_merge<'a>(
         };
         let mut file = File::open(&run.path).map_err(at(&run.path))?;
         file.seek(SeekFrom::Start(start)).map_err(at(&run.path))?;
+        let log = match (run.mode, log) {
+            (SpillMode::Log, Some(log)) if payloads => {
+                Some((File::open(log).map_err(at(log))?, log))
+            }
+            (SpillMode::Log, None) => {
+                return Err(Error::Internal {
+                    what: "a run refers to a value log that does not exist",
+                });
+            }
+            _ => None,
+        };
         sources.push(Source::File(FileSource {
             reader: BufReader::with_capacity(buffer_bytes.max(4096), file),
             path: &run.path,
+            mode: run.mode,
+            log,
             offset: start,
             buf: Vec::new(),
+            log_ref: (0, 0),
             lo,
             hi,
         }));
@@ -389,8 +731,15 @@ enum Source<'a> {
 struct FileSource<'a> {
     reader: BufReader<File>,
     path: &'a Path,
+    mode: SpillMode,
+    /// The value log, opened for this source, when payloads are read from it.
+    log: Option<(File, &'a Path)>,
+    /// Where the next record of the run starts.
     offset: u64,
+    /// The current record's payload (unless it is a reference not to be read).
     buf: Vec<u8>,
+    /// The current record's (offset, length) in the value log, for a log run.
+    log_ref: (u64, u32),
     lo: u64,
     hi: u64,
 }
@@ -404,7 +753,8 @@ impl FileSource<'_> {
         }
     }
 
-    /// Reads the next record in range into `buf`; `None` at the end of the range.
+    /// Reads the next record in range (and its payload, for inline runs and for log runs
+    /// opened to read payloads); `None` at the end of the range.
     fn advance(&mut self, skip_below: bool) -> Result<Option<u64>, Error> {
         loop {
             let mut header = [0u8; RUN_RECORD_HEADER];
@@ -414,16 +764,42 @@ impl FileSource<'_> {
                 Err(_) => return Err(self.spill_err("cannot read a record header")),
             }
             let index = LittleEndian::read_u64(&header[0..8]);
-            let len = LittleEndian::read_u32(&header[8..12]) as usize;
+            let len = LittleEndian::read_u32(&header[8..12]);
             if index > self.hi {
                 return Ok(None);
             }
-            self.buf.resize(len, 0);
-            if self.reader.read_exact(&mut self.buf).is_err() {
-                return Err(self.spill_err("cannot read a record payload"));
+            let skip = skip_below && index < self.lo;
+            match self.mode {
+                SpillMode::Inline => {
+                    self.buf.resize(len as usize, 0);
+                    if self.reader.read_exact(&mut self.buf).is_err() {
+                        return Err(self.spill_err("cannot read a record payload"));
+                    }
+                    self.offset += (RUN_RECORD_HEADER + len as usize) as u64;
+                }
+                SpillMode::Log => {
+                    let mut at = [0u8; LOG_REF_BYTES];
+                    if self.reader.read_exact(&mut at).is_err() {
+                        return Err(self.spill_err("cannot read a value log reference"));
+                    }
+                    self.offset += (RUN_RECORD_HEADER + LOG_REF_BYTES) as u64;
+                    self.log_ref = (u64::from_le_bytes(at), len);
+                    if !skip && let Some((log, log_path)) = &mut self.log {
+                        self.buf.resize(len as usize, 0);
+                        let read = log
+                            .seek(SeekFrom::Start(self.log_ref.0))
+                            .and_then(|_| log.read_exact(&mut self.buf));
+                        if read.is_err() {
+                            return Err(Error::Spill {
+                                path: log_path.to_path_buf(),
+                                offset: self.log_ref.0,
+                                what: "cannot read a payload from the value log",
+                            });
+                        }
+                    }
+                }
             }
-            self.offset += (RUN_RECORD_HEADER + len) as u64;
-            if skip_below && index < self.lo {
+            if skip {
                 continue;
             }
             return Ok(Some(index));
@@ -470,6 +846,14 @@ impl Source<'_> {
             Source::File(f) => &f.buf,
         }
     }
+
+    /// The current record's place in the value log (log runs only).
+    fn log_ref(&self) -> (u64, u32) {
+        match self {
+            Source::Mem { .. } => (0, 0),
+            Source::File(f) => f.log_ref,
+        }
+    }
 }
 
 /// A k-way merge over sorted sources; see [`Sorted::merge`].
@@ -483,8 +867,9 @@ pub(crate) struct Merge<'a> {
 }
 
 impl Merge<'_> {
-    /// The next record in index order, or `None` at the end.
-    pub(crate) fn next_record(&mut self) -> Result<Option<(u64, &[u8])>, Error> {
+    /// The index of the next record in index order and the source holding it (its
+    /// current record), or `None` at the end.
+    fn next_source(&mut self) -> Result<Option<(u64, usize)>, Error> {
         if let Some(n) = self.pending.take()
             && let Some(index) = self.sources[n].advance(false)?
         {
@@ -494,7 +879,14 @@ impl Merge<'_> {
             return Ok(None);
         };
         self.pending = Some(n);
-        Ok(Some((index, self.sources[n].current())))
+        Ok(Some((index, n)))
+    }
+
+    /// The next record in index order, or `None` at the end.
+    pub(crate) fn next_record(&mut self) -> Result<Option<(u64, &[u8])>, Error> {
+        Ok(self
+            .next_source()?
+            .map(|(index, n)| (index, self.sources[n].current())))
     }
 
     /// The index of the next record without consuming it.
@@ -576,7 +968,7 @@ mod tests {
     fn spills_and_merges_stably() {
         let dir = std::env::temp_dir().join(format!("ls-sort-{}", std::process::id()));
         // A tiny budget forces a spill every chunk.
-        let mut s = Sorter::new(1, dir.clone());
+        let mut s = Sorter::new(1, dir.clone(), false);
         // 5000 records of 4 bytes in 4 KiB chunks: about 50 spills, so runs get compacted.
         let mut model = Vec::new();
         let mut x = 12345u64;
@@ -590,7 +982,7 @@ mod tests {
             model.push((index, payload.to_vec()));
         }
         model.sort_by_key(|r| r.0);
-        let sorted = s.finish();
+        let sorted = s.finish().unwrap();
         assert!(sorted.stats().spills > 1);
         assert_eq!(drain(&sorted, 0, u64::MAX), model);
         let sub: Vec<_> = model
@@ -599,6 +991,48 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(drain(&sorted, 100, 120), sub);
+        drop(sorted);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn large_records_spill_to_a_value_log_and_merge_stably() {
+        let dir = std::env::temp_dir().join(format!("ls-sort-log-{}", std::process::id()));
+        // Records of about 5 KiB with a 40 KiB budget: a spill every few records, more than
+        // MAX_RUNS runs (so reference-only compaction runs), duplicates of indexes.
+        let mut s = Sorter::new(40 << 10, dir.clone(), true);
+        let mut model = Vec::new();
+        let mut x = 99u64;
+        for n in 0..400u32 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let index = (x >> 33) % 150;
+            let len = 4096 + (x >> 20) as usize % 2048;
+            let payload: Vec<u8> = (0..len).map(|j| (n as usize * 7 + j) as u8).collect();
+            s.push(index, &[&payload[..10], &payload[10..]]).unwrap();
+            model.push((index, payload));
+        }
+        model.sort_by_key(|r| r.0);
+        let sorted = s.finish().unwrap();
+        assert!(
+            sorted.stats().spills as usize > MAX_RUNS,
+            "{:?}",
+            sorted.stats()
+        );
+        assert!(
+            sorted.log.is_some(),
+            "records this large spill to the value log"
+        );
+        assert_eq!(drain(&sorted, 0, u64::MAX), model);
+        for (lo, hi) in [(0, 0), (17, 17), (40, 90), (149, u64::MAX)] {
+            let sub: Vec<_> = model
+                .iter()
+                .filter(|r| (lo..=hi).contains(&r.0))
+                .cloned()
+                .collect();
+            assert_eq!(drain(&sorted, lo, hi), sub, "{lo}..={hi}");
+        }
         drop(sorted);
         assert!(!dir.exists());
     }

@@ -660,7 +660,11 @@ fn sorter_for(layer_dir: &Path, options: &WriteOptions, generation: u64, threads
         Some(d) => d.join(temp_name("spill")),
         None => layer_dir.join(format!(".spill-g{generation}")),
     };
-    Sorter::new(budgets(options.memory_budget, threads).sort, dir)
+    Sorter::new(
+        budgets(options.memory_budget, threads).sort,
+        dir,
+        threads > 1,
+    )
 }
 
 /// From this mean record size up, every record gets a sparse index entry (interval 1).
@@ -813,7 +817,7 @@ impl Catalog {
             let mut intake = Intake::new(id, &key_index, sorter, &[], &counters, progress);
             feed(&mut intake)?;
             let bounds = intake.bounds;
-            let sorted = intake.sorter.finish();
+            let sorted = intake.sorter.finish()?;
             let stats = sorted.stats();
             let partitions = if options.partitions > 0 {
                 options.partitions
@@ -991,7 +995,7 @@ impl Catalog {
             if old_parts.is_empty() {
                 touched_gaps = vec![true];
             }
-            let sorted = intake.sorter.finish();
+            let sorted = intake.sorter.finish()?;
             let stats = sorted.stats();
             // Fresh partition numbers keep new names apart from the kept parts' names.
             let mut partition = old_parts

@@ -470,7 +470,9 @@ impl View<'_> {
 
     /// The block where a scan for indexes `>= lo` starts: the last block whose first index
     /// is smaller than `lo` (records equal to `lo` may end the block before one starting
-    /// with `lo`), or block 0.
+    /// with `lo`), or block 0. With one record per block, that record's index is the
+    /// block's first index, so the scan starts at the first block whose first index is
+    /// `lo` or more instead, without reading the record before.
     #[inline]
     fn seek_block(&self, lo: u64) -> usize {
         let (from, to) = self
@@ -480,7 +482,13 @@ impl View<'_> {
             .keys
             .get(from..to)
             .map_or(0, |keys| keys.partition_point(|k| k.0 < lo));
-        (from + within).saturating_sub(1)
+        if self.footer.interval == 1 {
+            // Past the last block only when every record is smaller: the scan then reads
+            // the last one and stops.
+            (from + within).min(self.keys.len().saturating_sub(1))
+        } else {
+            (from + within).saturating_sub(1)
+        }
     }
 
     /// Touches the cache lines where the records of `block` that a scan for `lo` reads
@@ -501,8 +509,15 @@ impl View<'_> {
             (self.footer.last_index, self.footer.index_offset as u64),
             |&(next, end)| (next, end),
         );
-        let span = end.saturating_sub(start);
         let count = self.footer.interval;
+        if count == 1 {
+            return usize::try_from(start)
+                .ok()
+                .and_then(|at| self.bytes.get(at))
+                .copied()
+                .unwrap_or(0);
+        }
+        let span = end.saturating_sub(start);
         // Where `lo` falls among the block's records, by its index; all of them when `lo`
         // is at or past the next block's first index.
         let keys = u128::from(next.saturating_sub(first));
