@@ -649,8 +649,8 @@ fn lookup<K: LayerKey, R>(
     // mapfile's point lookup: a seek through the sparse index, then the (usually single)
     // record of that index; no range traversal.
     let path = inner.paths.get(n).map_or(Path::new(""), PathBuf::as_path);
-    for record in part.range(index..=index) {
-        let payload = record.map_err(|e| Error::part(path, e))?.payload;
+    for payload in part.get_iter(index) {
+        let payload = payload.map_err(|e| Error::part(path, e))?;
         let (stored, len) = decode_key::<K>(path, index, payload)?;
         if stored == *key {
             let Some(f) = f.take() else {

@@ -50,7 +50,7 @@ pub use fileset::{
 pub use format::{
     FOOTER_LEN, HEADER_LEN, INDEX_ENTRY_LEN, MAGIC, MAX_PAYLOAD_LEN, RECORD_HEADER_LEN, VERSION,
 };
-pub use reader::{Info, MapFileReader, MappedReader, Ranges, Record};
+pub use reader::{Info, MapFileReader, MappedReader, Matches, Ranges, Record};
 pub use writer::{
     DEFAULT_INDEX_INTERVAL, DEFAULT_MAX_FILE_BYTES, FileSummary, FileWriter, MapFileWriter,
     MultiFileWriter, MultiWriterOptions, PartFile, WriterOptions,

@@ -164,11 +164,58 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
 
     /// Every payload stored under `index`, in file order (empty when there is none).
     pub fn get(&self, index: u64) -> Result<Vec<&[u8]>> {
-        let mut out = Vec::new();
-        for record in self.range(index..=index) {
-            out.push(record?.payload);
+        self.get_iter(index).collect()
+    }
+
+    /// The payloads stored under `index`, in file order, without collecting them: the
+    /// point lookup behind [`MapFileReader::get`], for callers that stop at the first
+    /// payload they want (a layer's reader looking for one key among those sharing an
+    /// index).
+    ///
+    /// It seeks through the sparse index like [`MapFileReader::range`], then walks only
+    /// the records up to the first with a larger index, checking that each lies inside the
+    /// records' bytes and that indexes do not decrease.
+    pub fn get_iter(&self, index: u64) -> Matches<'_> {
+        let f = &self.footer;
+        let bytes = self.data.as_ref();
+        let end = f.index_offset;
+        if f.record_count == 0 || index < f.first_index || index > f.last_index {
+            return Matches {
+                bytes,
+                index,
+                pos: end,
+                end,
+                prev: 0,
+            };
         }
-        Ok(out)
+        let block = seek_block(&self.radix, &self.keys, f, index);
+        if f.interval > 1 {
+            let view = self.view();
+            // Start the reads of the walk (and of a guess) before it needs them; see
+            // `touch_guess` and `touch_block`. With one record per block the walk reads
+            // the right record first, and there is nothing to overlap.
+            let mut touched = view.touch_guess(index) ^ view.touch_block(block, index);
+            if view
+                .keys
+                .get(block + 1)
+                .is_some_and(|&(next, _)| next <= index)
+            {
+                touched ^= view.touch_block(block + 1, index);
+            }
+            std::hint::black_box(touched);
+        }
+        let pos = self
+            .keys
+            .get(block)
+            .and_then(|&(_, start)| usize::try_from(start).ok())
+            .unwrap_or(end);
+        Matches {
+            bytes,
+            index,
+            pos,
+            end,
+            prev: 0,
+        }
     }
 
     /// The records with indexes in `range`, in file order.
@@ -403,6 +450,22 @@ struct View<'a> {
     radix: &'a Radix,
 }
 
+/// See [`View::seek_block`].
+#[inline]
+fn seek_block(radix: &Radix, keys: &[(u64, u64)], footer: &Footer, lo: u64) -> usize {
+    let (from, to) = radix.candidates(lo, footer.first_index, keys.len());
+    let within = keys
+        .get(from..to)
+        .map_or(0, |keys| keys.partition_point(|k| k.0 < lo));
+    if footer.interval == 1 {
+        // Past the last block only when every record is smaller: the scan then reads the
+        // last one and stops.
+        (from + within).min(keys.len().saturating_sub(1))
+    } else {
+        (from + within).saturating_sub(1)
+    }
+}
+
 /// One block of records, as the sparse index describes it.
 #[derive(Debug, Clone, Copy)]
 struct BlockInfo {
@@ -475,20 +538,7 @@ impl View<'_> {
     /// `lo` or more instead, without reading the record before.
     #[inline]
     fn seek_block(&self, lo: u64) -> usize {
-        let (from, to) = self
-            .radix
-            .candidates(lo, self.footer.first_index, self.keys.len());
-        let within = self
-            .keys
-            .get(from..to)
-            .map_or(0, |keys| keys.partition_point(|k| k.0 < lo));
-        if self.footer.interval == 1 {
-            // Past the last block only when every record is smaller: the scan then reads
-            // the last one and stops.
-            (from + within).min(self.keys.len().saturating_sub(1))
-        } else {
-            (from + within).saturating_sub(1)
-        }
+        seek_block(self.radix, self.keys, &self.footer, lo)
     }
 
     /// Touches the cache lines where the records of `block` that a scan for `lo` reads
@@ -730,6 +780,68 @@ impl Cursor {
         Ok(Some(Record { index, payload }))
     }
 }
+
+/// The payloads stored under one index, in file order; see [`MapFileReader::get_iter`].
+///
+/// It yields `Err` at most once, for a malformed record, and ends after it.
+#[derive(Debug, Clone)]
+pub struct Matches<'a> {
+    bytes: &'a [u8],
+    index: u64,
+    /// Where the next record starts; `end` once the walk is over.
+    pos: usize,
+    /// Where the records end: the sparse index's offset.
+    end: usize,
+    /// The index of the record read last.
+    prev: u64,
+}
+
+impl<'a> Matches<'a> {
+    /// Ends the walk with an error about the record at `at`.
+    fn fail(&mut self, at: usize, what: &'static str) -> Result<&'a [u8]> {
+        self.pos = self.end;
+        Err(format_err(at, what))
+    }
+}
+
+impl<'a> Iterator for Matches<'a> {
+    type Item = Result<&'a [u8]>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.pos < self.end {
+            let at = self.pos;
+            let head_end = at + RECORD_HEADER_LEN;
+            if head_end > self.end {
+                return Some(self.fail(at, "record header runs past the records"));
+            }
+            let (Some(index), Some(len)) = (u64_at(self.bytes, at), u32_at(self.bytes, at + 8))
+            else {
+                return Some(self.fail(at, "record header outside the file"));
+            };
+            let Some(payload) = head_end
+                .checked_add(len as usize)
+                .filter(|&e| e <= self.end)
+                .and_then(|e| self.bytes.get(head_end..e))
+            else {
+                return Some(self.fail(at, "record payload runs past the records"));
+            };
+            if index < self.prev {
+                return Some(self.fail(at, "record indexes decrease"));
+            }
+            self.prev = index;
+            self.pos = head_end + payload.len();
+            if index == self.index {
+                return Some(Ok(payload));
+            }
+            if index > self.index {
+                self.pos = self.end;
+            }
+        }
+        None
+    }
+}
+
+impl std::iter::FusedIterator for Matches<'_> {}
 
 /// The query ranges of a traversal: one (no allocation) or many.
 #[derive(Debug, Clone)]
