@@ -74,90 +74,114 @@ struct ValueLog {
     len: u64,
 }
 
-/// Where spilled arena chunks go: the value log, written on this thread or on a writer
-/// thread of its own.
+/// Where spilled arena chunks go: the value log, written on this thread or by writer
+/// threads of their own.
+///
+/// The log is one file per writer (buffered writes to one file take the file's lock, so
+/// writers of one file would take turns). A place in the log is `file << LOG_FILE_SHIFT |
+/// offset`.
 #[derive(Debug)]
 enum LogSink {
     /// No value log (yet).
     None,
-    /// Written by the thread that spills.
+    /// One file, written by the thread that spills.
     Sync(ValueLog),
-    /// Written by a thread of its own, so that taking in records goes on while spilled
-    /// chunks are written: chunks go to it in order and come back emptied.
+    /// A file per writer thread, so that taking in records goes on while spilled chunks
+    /// are written: chunks go to the writer of their file and come back emptied.
     Async {
-        to_writer: Option<Sender<Vec<u8>>>,
+        to_writers: Vec<Sender<Vec<u8>>>,
         back: Receiver<Vec<u8>>,
-        writer: Option<JoinHandle<Result<ValueLog, Error>>>,
+        writers: Vec<JoinHandle<Result<(), Error>>>,
     },
 }
 
+/// The bits of a value log place that hold the offset within its file.
+const LOG_FILE_SHIFT: u32 = 56;
+
 impl LogSink {
-    fn start(path: PathBuf, background: bool) -> Result<LogSink, Error> {
-        let file = File::create(&path).map_err(at(&path))?;
-        let fallback = path.clone();
-        let mut log = ValueLog { path, file, len: 0 };
-        if !background {
-            return Ok(LogSink::Sync(log));
-        }
-        let (to_writer, chunks) = unbounded::<Vec<u8>>();
-        let (give_back, back) = unbounded();
-        let writer = std::thread::Builder::new()
-            .name("layer-store-spill".into())
-            .spawn(move || {
-                let mut failed = None;
-                for chunk in chunks {
-                    if failed.is_none()
-                        && let Err(e) = log.append(&chunk)
-                    {
-                        failed = Some(e);
+    /// Creates the value log files in `dir`, written by `writers` threads (none: by the
+    /// caller), and returns their paths.
+    fn start(dir: &Path, writers: usize) -> Result<(LogSink, Vec<PathBuf>), Error> {
+        let path_of = |n: usize| dir.join(format!("values-{n}"));
+        if writers > 0 {
+            let (give_back, back) = unbounded();
+            let mut to_writers = Vec::with_capacity(writers);
+            let mut handles = Vec::with_capacity(writers);
+            let mut paths = Vec::with_capacity(writers);
+            for n in 0..writers {
+                let path = path_of(n);
+                let mut log = ValueLog {
+                    file: File::create(&path).map_err(at(&path))?,
+                    path: path.clone(),
+                    len: 0,
+                };
+                let (to_writer, chunks) = unbounded::<Vec<u8>>();
+                let give_back = give_back.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("layer-store-spill".into())
+                    .spawn(move || {
+                        let mut failed = None;
+                        for chunk in chunks {
+                            if failed.is_none() {
+                                failed = log.append(&chunk).err();
+                            }
+                            // Always handed back, so a failed writer never leaves the sorter
+                            // waiting for memory; the error is reported when it finishes.
+                            let _ = give_back.send(chunk);
+                        }
+                        failed.map_or(Ok(()), Err)
+                    });
+                match spawned {
+                    Ok(handle) => {
+                        handles.push(handle);
+                        to_writers.push(to_writer);
+                        paths.push(path);
                     }
-                    // Always handed back, so a failed writer never leaves the sorter
-                    // waiting for memory; the error is reported when the sorter finishes.
-                    let _ = give_back.send(chunk);
+                    // Fewer threads than asked for: the ones running will do.
+                    Err(_) => break,
                 }
-                match failed {
-                    Some(e) => Err(e),
-                    None => Ok(log),
-                }
-            });
-        if let Ok(writer) = writer {
-            return Ok(LogSink::Async {
-                to_writer: Some(to_writer),
-                back,
-                writer: Some(writer),
-            });
+            }
+            if !handles.is_empty() {
+                let sink = LogSink::Async {
+                    to_writers,
+                    back,
+                    writers: handles,
+                };
+                return Ok((sink, paths));
+            }
         }
-        // No thread to be had: write on this one (the closure, and the file in it, are
-        // gone; the file is still empty).
-        let file = File::create(&fallback).map_err(at(&fallback))?;
-        Ok(LogSink::Sync(ValueLog {
-            path: fallback,
+        // No thread asked for, or none to be had: one file, written on this thread.
+        let path = path_of(0);
+        let file = File::create(&path).map_err(at(&path))?;
+        let sink = LogSink::Sync(ValueLog {
+            path: path.clone(),
             file,
             len: 0,
-        }))
+        });
+        Ok((sink, vec![path]))
     }
 
-    /// Waits for every chunk to be written; returns the chunks still coming back.
-    fn finish(&mut self) -> Result<Vec<Vec<u8>>, Error> {
+    /// Waits for every chunk to be written; reports the first writer's error. Finishing
+    /// again does nothing.
+    fn finish(&mut self) -> Result<(), Error> {
         match self {
-            LogSink::None | LogSink::Sync(_) => Ok(Vec::new()),
+            LogSink::None | LogSink::Sync(_) => Ok(()),
             LogSink::Async {
-                to_writer,
-                back,
-                writer,
+                to_writers,
+                writers,
+                ..
             } => {
-                drop(to_writer.take());
-                let result = match writer.take() {
-                    Some(handle) => handle.join().unwrap_or(Err(Error::Internal {
-                        what: "the spill writer thread panicked",
-                    })),
-                    None => return Ok(Vec::new()),
-                };
-                let returned = back.try_iter().collect();
-                result.map(|log| {
-                    *self = LogSink::Sync(log);
-                    returned
-                })
+                to_writers.clear();
+                let mut result = Ok(());
+                for handle in writers.drain(..) {
+                    let joined = handle.join().unwrap_or(Err(Error::Internal {
+                        what: "a spill writer thread panicked",
+                    }));
+                    if result.is_ok() {
+                        result = joined;
+                    }
+                }
+                result
             }
         }
     }
@@ -165,15 +189,7 @@ impl LogSink {
 
 impl Drop for LogSink {
     fn drop(&mut self) {
-        if let LogSink::Async {
-            to_writer, writer, ..
-        } = self
-        {
-            drop(to_writer.take());
-            if let Some(handle) = writer.take() {
-                let _ = handle.join();
-            }
-        }
+        let _ = self.finish();
     }
 }
 
@@ -235,12 +251,15 @@ pub(crate) struct Sorter {
     runs: Vec<Run>,
     /// How runs hold payloads: chosen at the first spill.
     mode: Option<SpillMode>,
-    /// Whether the value log is written on a thread of its own.
-    background: bool,
+    /// Threads writing the value log (none: the thread pushing records writes it).
+    log_writers: usize,
     log: LogSink,
-    log_path: Option<PathBuf>,
-    /// The value log's length, counting chunks still on their way to it.
-    log_len: u64,
+    /// The value log's files.
+    log_paths: Vec<PathBuf>,
+    /// The length of each value log file, counting chunks still on their way to it.
+    log_lens: Vec<u64>,
+    /// The file the next spilled chunk goes to.
+    next_log: usize,
     /// Bytes of arena chunks handed to the log writer thread and not back yet.
     in_flight: usize,
     spill_dir: PathBuf,
@@ -264,9 +283,9 @@ impl Sorter {
     /// A sorter that keeps at most about `budget` bytes in memory and spills runs into
     /// `spill_dir` (created on the first spill, removed when the sorted result is dropped).
     ///
-    /// With `background`, value log spills (see the module docs) are written by a thread of
-    /// its own while records keep coming in.
-    pub(crate) fn new(budget: usize, spill_dir: PathBuf, background: bool) -> Self {
+    /// With `log_writers` above 0, value log spills (see the module docs) are written by
+    /// that many threads of their own while records keep coming in.
+    pub(crate) fn new(budget: usize, spill_dir: PathBuf, log_writers: usize) -> Self {
         Sorter {
             budget: budget.max(1),
             chunk_bytes: (budget / 8).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES),
@@ -274,10 +293,11 @@ impl Sorter {
             free: Vec::new(),
             runs: Vec::new(),
             mode: None,
-            background,
+            log_writers,
             log: LogSink::None,
-            log_path: None,
-            log_len: 0,
+            log_paths: Vec::new(),
+            log_lens: Vec::new(),
+            next_log: 0,
             in_flight: 0,
             spill_dir,
             spill_dir_made: false,
@@ -440,42 +460,57 @@ impl Sorter {
     /// into it.
     fn spill_to_log(&mut self, path: PathBuf) -> Result<(), Error> {
         if matches!(self.log, LogSink::None) {
-            let log_path = self.spill_dir.join("values");
-            self.log = LogSink::start(log_path.clone(), self.background)?;
-            self.log_path = Some(log_path);
+            let (sink, paths) = LogSink::start(&self.spill_dir, self.log_writers)?;
+            self.log = sink;
+            self.log_lens = vec![0; paths.len()];
+            self.log_paths = paths;
         }
-        // Entries point where the arena's chunks will be in the log; the chunks go
-        // there whole, in order.
-        let mut bases = Vec::with_capacity(self.mem.chunks.len());
+        // Entries point where the arena's chunks will be in the log (the files take turns);
+        // the chunks go there whole.
+        let mut places = Vec::with_capacity(self.mem.chunks.len());
         for chunk in &self.mem.chunks {
-            bases.push(self.log_len);
-            self.log_len += chunk.len() as u64;
+            let file = self.next_log % self.log_lens.len().max(1);
+            self.next_log = self.next_log.wrapping_add(1);
+            let Some(len) = self.log_lens.get_mut(file) else {
+                return Err(Error::Internal {
+                    what: "value log without files",
+                });
+            };
+            if *len >> LOG_FILE_SHIFT != 0 {
+                return Err(Error::Internal {
+                    what: "value log file larger than 64 PiB",
+                });
+            }
+            places.push(((file as u64) << LOG_FILE_SHIFT | *len, file));
+            *len += chunk.len() as u64;
         }
         let mut out = RunWriter::create(path, SpillMode::Log)?;
         for e in &self.mem.entries {
-            let base = bases.get(e.chunk as usize).copied().unwrap_or(0);
+            let base = places.get(e.chunk as usize).map_or(0, |p| p.0);
             out.push_ref(e.index, base + u64::from(e.offset), e.len)?;
         }
         let run = out.finish()?;
         self.stats.spills += 1;
         self.mem.entries.clear();
-        for chunk in std::mem::take(&mut self.mem.chunks) {
+        let chunks = std::mem::take(&mut self.mem.chunks);
+        for (chunk, &(_, file)) in chunks.into_iter().zip(&places) {
             match &mut self.log {
                 LogSink::Sync(log) => {
                     log.append(&chunk)?;
                     self.take_back(chunk);
                 }
-                LogSink::Async {
-                    to_writer: Some(tx),
-                    ..
-                } => {
+                LogSink::Async { to_writers, .. } => {
                     self.in_flight += chunk.capacity();
-                    if let Err(returned) = tx.send(chunk) {
+                    let sent = match to_writers.get(file) {
+                        Some(tx) => tx.send(chunk).map_err(|e| e.0),
+                        None => Err(chunk),
+                    };
+                    if let Err(chunk) = sent {
                         // The writer is gone; finishing reports why.
-                        self.take_back(returned.0);
+                        self.take_back(chunk);
                     }
                 }
-                _ => {
+                LogSink::None => {
                     return Err(Error::Internal {
                         what: "value log closed while spilling",
                     });
@@ -495,7 +530,7 @@ impl Sorter {
     fn compact(&mut self) -> Result<(), Error> {
         let path = self.next_run_path();
         let mode = self.mode.unwrap_or(SpillMode::Inline);
-        let log = self.log_path.as_deref();
+        let log = &self.log_paths;
         let mut out = RunWriter::create(path, mode)?;
         {
             // Log runs merge their references only: no payload is read or copied.
@@ -524,6 +559,7 @@ impl Sorter {
     pub(crate) fn finish(mut self) -> Result<Sorted, Error> {
         // Every spilled chunk must be in the log before a merge reads it.
         let finished = self.log.finish();
+        self.in_flight = 0;
         let spill_dir = self.spill_dir_made.then(|| self.spill_dir.clone());
         if let Err(e) = finished {
             if let Some(dir) = &spill_dir {
@@ -536,7 +572,7 @@ impl Sorter {
         Ok(Sorted {
             mem: std::mem::take(&mut self.mem),
             runs: std::mem::take(&mut self.runs),
-            log: self.log_path.take(),
+            logs: std::mem::take(&mut self.log_paths),
             spill_dir,
             stats: self.stats,
         })
@@ -548,8 +584,8 @@ impl Sorter {
 pub(crate) struct Sorted {
     mem: MemRun,
     runs: Vec<Run>,
-    /// The value log, when runs refer into one.
-    log: Option<PathBuf>,
+    /// The value log's files, when runs refer into one.
+    logs: Vec<PathBuf>,
     spill_dir: Option<PathBuf>,
     stats: SortStats,
 }
@@ -579,7 +615,7 @@ impl Sorted {
     pub(crate) fn merge(&self, lo: u64, hi: u64, buffer_bytes: usize) -> Result<Merge<'_>, Error> {
         open_merge(
             &self.runs,
-            self.log.as_deref(),
+            &self.logs,
             Some(&self.mem),
             (lo, hi),
             buffer_bytes,
@@ -652,11 +688,11 @@ impl RunWriter {
 }
 
 /// Opens a merge of `runs` (oldest first) and then `mem` over the indexes `lo..=hi`; `log`
-/// is the value log the runs refer into, if they do. Without `payloads`, value log
-/// payloads are not read (only their references are wanted).
+/// holds the value log files the runs refer into, if they do. Without `payloads`, value
+/// log payloads are not read (only their references are wanted).
 fn open_merge<'a>(
     runs: &'a [Run],
-    log: Option<&'a Path>,
+    logs: &'a [PathBuf],
     mem: Option<&'a MemRun>,
     (lo, hi): (u64, u64),
     buffer_bytes: usize,
@@ -674,17 +710,17 @@ fn open_merge<'a>(
         };
         let mut file = File::open(&run.path).map_err(at(&run.path))?;
         file.seek(SeekFrom::Start(start)).map_err(at(&run.path))?;
-        let log = match (run.mode, log) {
-            (SpillMode::Log, Some(log)) if payloads => {
-                Some((File::open(log).map_err(at(log))?, log))
-            }
-            (SpillMode::Log, None) => {
+        let mut log = Vec::new();
+        if run.mode == SpillMode::Log && payloads {
+            if logs.is_empty() {
                 return Err(Error::Internal {
                     what: "a run refers to a value log that does not exist",
                 });
             }
-            _ => None,
-        };
+            for path in logs {
+                log.push((File::open(path).map_err(at(path))?, path.as_path()));
+            }
+        }
         sources.push(Source::File(FileSource {
             reader: BufReader::with_capacity(buffer_bytes.max(4096), file),
             path: &run.path,
@@ -732,8 +768,8 @@ struct FileSource<'a> {
     reader: BufReader<File>,
     path: &'a Path,
     mode: SpillMode,
-    /// The value log, opened for this source, when payloads are read from it.
-    log: Option<(File, &'a Path)>,
+    /// The value log's files, opened for this source, when payloads are read from them.
+    log: Vec<(File, &'a Path)>,
     /// Where the next record of the run starts.
     offset: u64,
     /// The current record's payload (unless it is a reference not to be read).
@@ -783,16 +819,24 @@ impl FileSource<'_> {
                         return Err(self.spill_err("cannot read a value log reference"));
                     }
                     self.offset += (RUN_RECORD_HEADER + LOG_REF_BYTES) as u64;
-                    self.log_ref = (u64::from_le_bytes(at), len);
-                    if !skip && let Some((log, log_path)) = &mut self.log {
+                    let place = u64::from_le_bytes(at);
+                    self.log_ref = (place, len);
+                    if !skip && !self.log.is_empty() {
+                        let offset = place & ((1 << LOG_FILE_SHIFT) - 1);
+                        let Some((log, log_path)) = usize::try_from(place >> LOG_FILE_SHIFT)
+                            .ok()
+                            .and_then(|n| self.log.get_mut(n))
+                        else {
+                            return Err(self.spill_err("value log reference to no file"));
+                        };
                         self.buf.resize(len as usize, 0);
                         let read = log
-                            .seek(SeekFrom::Start(self.log_ref.0))
+                            .seek(SeekFrom::Start(offset))
                             .and_then(|_| log.read_exact(&mut self.buf));
                         if read.is_err() {
                             return Err(Error::Spill {
                                 path: log_path.to_path_buf(),
-                                offset: self.log_ref.0,
+                                offset,
                                 what: "cannot read a payload from the value log",
                             });
                         }
@@ -968,7 +1012,7 @@ mod tests {
     fn spills_and_merges_stably() {
         let dir = std::env::temp_dir().join(format!("ls-sort-{}", std::process::id()));
         // A tiny budget forces a spill every chunk.
-        let mut s = Sorter::new(1, dir.clone(), false);
+        let mut s = Sorter::new(1, dir.clone(), 0);
         // 5000 records of 4 bytes in 4 KiB chunks: about 50 spills, so runs get compacted.
         let mut model = Vec::new();
         let mut x = 12345u64;
@@ -1000,7 +1044,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ls-sort-log-{}", std::process::id()));
         // Records of about 5 KiB with a 40 KiB budget: a spill every few records, more than
         // MAX_RUNS runs (so reference-only compaction runs), duplicates of indexes.
-        let mut s = Sorter::new(40 << 10, dir.clone(), true);
+        let mut s = Sorter::new(40 << 10, dir.clone(), 2);
         let mut model = Vec::new();
         let mut x = 99u64;
         for n in 0..400u32 {
@@ -1021,7 +1065,7 @@ mod tests {
             sorted.stats()
         );
         assert!(
-            sorted.log.is_some(),
+            !sorted.logs.is_empty(),
             "records this large spill to the value log"
         );
         assert_eq!(drain(&sorted, 0, u64::MAX), model);

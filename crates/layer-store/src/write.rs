@@ -660,10 +660,12 @@ fn sorter_for(layer_dir: &Path, options: &WriteOptions, generation: u64, threads
         Some(d) => d.join(temp_name("spill")),
         None => layer_dir.join(format!(".spill-g{generation}")),
     };
+    // With more than one thread, as many write spilled values while records come in.
+    let log_writers = if threads > 1 { threads } else { 0 };
     Sorter::new(
         budgets(options.memory_budget, threads).sort,
         dir,
-        threads > 1,
+        log_writers,
     )
 }
 
