@@ -15,7 +15,9 @@
 //! SQLite runs with `synchronous=FULL` in one transaction). Reads are warm: each read phase
 //! runs once untimed, then in rounds where the stores take turns, with the same random keys
 //! and boxes for every store; each store's best round counts (the machine is shared and noisy,
-//! and taking turns exposes every store to the same disturbance).
+//! and taking turns exposes every store to the same disturbance). Beside the stores, each
+//! write round also times the disk's floor: the same bytes written to two plain files at
+//! once and fsynced, which no store can beat.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -276,17 +278,24 @@ type Phase<'a> = Box<dyn FnMut() -> anyhow::Result<Seen> + 'a>;
 /// Runs every store's phase once untimed (to warm caches), then `runs` rounds in which each
 /// store runs it once, timed; each store's best round counts. Taking turns within a round
 /// puts every store under the same load from the rest of the machine (which is shared and
-/// noisy), so the ratios hold better than the absolute times.
+/// noisy), so the ratios hold better than the absolute times. The order of the turns
+/// rotates from round to round: a phase finds the CPU caches as the phase before it left
+/// them (SQLite's reads sweep them clean; Tessera's leave them nearly untouched), so a
+/// fixed order would favour whichever store always follows a light one.
 fn race(runs: usize, phases: &mut [Phase<'_>]) -> anyhow::Result<Vec<(Duration, Seen)>> {
     let mut out = Vec::with_capacity(phases.len());
     for phase in phases.iter_mut() {
         out.push((Duration::MAX, phase()?));
     }
-    for _ in 0..runs.max(1) {
-        for (phase, (best, seen)) in phases.iter_mut().zip(out.iter_mut()) {
+    let n = phases.len();
+    for round in 0..runs.max(1) {
+        for turn in 0..n {
+            let i = (round + turn) % n;
             let start = Instant::now();
-            *seen = phase()?;
+            let seen = phases[i]()?;
+            let (best, last) = &mut out[i];
             *best = (*best).min(start.elapsed());
+            *last = seen;
         }
     }
     Ok(out)
@@ -328,13 +337,17 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
     // Bulk writes, in turns as the reads; each round writes every store afresh.
     let write_rounds = if args.tessera_only { 1 } else { w.write_runs };
     let mut writes = [Duration::MAX; 3];
+    let mut floor = Duration::MAX;
+    let floor_dir = dir.join("floor");
     for _ in 0..write_rounds.max(1) {
         writes[0] = writes[0].min(write_tessera(&w, &tessera_dir)?);
         if !args.tessera_only {
             writes[1] = writes[1].min(write_redb(&w, &redb_path)?);
             writes[2] = writes[2].min(write_sqlite(&w, &sqlite_path)?);
+            floor = floor.min(write_floor(&w, &floor_dir)?);
         }
     }
+    remove_store(&floor_dir)?;
 
     let catalog = Catalog::open(&tessera_dir)?;
     let reader: LayerReader<SpatialKey> = catalog.reader(&layer_id()?)?;
@@ -442,6 +455,11 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
             "-"
         );
     }
+    println!(
+        "(the disk's floor: the same bytes written to two files at once and fsynced took {:.3} s; tessera's write took {:.2} times that)",
+        floor.as_secs_f64(),
+        writes[0].as_secs_f64() / floor.as_secs_f64().max(1e-12)
+    );
     println!(
         "(box queries returned {} records, {:.0} MiB in all)",
         boxes[0].1.0,
@@ -575,6 +593,44 @@ fn redb_boxes<'a>(w: &'a Workload, table: &'a RedbTable) -> Phase<'a> {
 /// MBTiles rows are TMS rows: row 0 at the bottom.
 fn tms_row(w: &Workload, row: i32) -> i64 {
     i64::from(w.side - 1 - row)
+}
+
+/// The disk's floor for a bulk write: the tiles' bytes, in arrival order with no key or
+/// index, written to two files by two threads (as Tessera writes two parts at once on two
+/// cores) and fsynced. No store can write the same bytes durably in less.
+fn write_floor(w: &Workload, dir: &Path) -> anyhow::Result<Duration> {
+    remove_store(dir)?;
+    std::fs::create_dir_all(dir)?;
+    let start = Instant::now();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let half = w.records.len() / 2;
+        let (a, b) = w.records.split_at(half);
+        let jobs: Vec<_> = [a, b]
+            .into_iter()
+            .enumerate()
+            .map(|(n, records)| {
+                let path = dir.join(format!("floor-{n}"));
+                scope.spawn(move || -> anyhow::Result<()> {
+                    let mut out = std::io::BufWriter::with_capacity(
+                        512 << 10,
+                        std::fs::File::create(&path)?,
+                    );
+                    for (_, t) in records {
+                        std::io::Write::write_all(&mut out, &w.pool[*t])?;
+                    }
+                    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                    Ok(())
+                })
+            })
+            .collect();
+        for job in jobs {
+            job.join()
+                .map_err(|_| anyhow::anyhow!("a floor writer panicked"))??;
+        }
+        Ok(())
+    })?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(start.elapsed())
 }
 
 fn write_sqlite(w: &Workload, path: &Path) -> anyhow::Result<Duration> {

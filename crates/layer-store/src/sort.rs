@@ -19,10 +19,13 @@ use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use byteorder::{ByteOrder, LittleEndian};
-use crossbeam::channel::{Receiver, Sender, unbounded};
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use mapfile::ChunkWriter;
 
 use crate::error::Error;
@@ -92,6 +95,8 @@ enum LogSink {
         to_writers: Vec<Sender<Vec<u8>>>,
         back: Receiver<Vec<u8>>,
         writers: Vec<JoinHandle<Result<(), Error>>>,
+        /// Set by a writer that failed, so that the sorter stops instead of spilling on.
+        failed: Arc<AtomicBool>,
     },
 }
 
@@ -105,6 +110,7 @@ impl LogSink {
         let path_of = |n: usize| dir.join(format!("values-{n}"));
         if writers > 0 {
             let (give_back, back) = unbounded();
+            let failed = Arc::new(AtomicBool::new(false));
             let mut to_writers = Vec::with_capacity(writers);
             let mut handles = Vec::with_capacity(writers);
             let mut paths = Vec::with_capacity(writers);
@@ -117,6 +123,7 @@ impl LogSink {
                 };
                 let (to_writer, chunks) = unbounded::<Vec<u8>>();
                 let give_back = give_back.clone();
+                let flag = Arc::clone(&failed);
                 let spawned = std::thread::Builder::new()
                     .name("layer-store-spill".into())
                     .spawn(move || {
@@ -124,6 +131,9 @@ impl LogSink {
                         for chunk in chunks {
                             if failed.is_none() {
                                 failed = log.append(&chunk).err();
+                                if failed.is_some() {
+                                    flag.store(true, Ordering::Relaxed);
+                                }
                             }
                             // Always handed back, so a failed writer never leaves the sorter
                             // waiting for memory; the error is reported when it finishes.
@@ -146,6 +156,7 @@ impl LogSink {
                     to_writers,
                     back,
                     writers: handles,
+                    failed,
                 };
                 return Ok((sink, paths));
             }
@@ -325,19 +336,44 @@ impl Sorter {
         }
     }
 
-    /// Takes back the chunks the log writer is done with; with `wait`, waits for one first.
-    fn collect_returned(&mut self, wait: bool) {
-        let LogSink::Async { back, .. } = &self.log else {
-            return;
+    /// Takes back the chunks the log writers are done with; with `wait`, waits for one
+    /// first. Fails when a writer has failed (its error is reported) or stopped, rather
+    /// than wait for chunks that will not come back.
+    fn collect_returned(&mut self, wait: bool) -> Result<(), Error> {
+        let LogSink::Async {
+            back,
+            writers,
+            failed,
+            ..
+        } = &self.log
+        else {
+            return Ok(());
         };
         let mut got: Vec<Vec<u8>> = Vec::new();
-        if wait && let Ok(chunk) = back.recv() {
-            got.push(chunk);
+        let mut broken = failed.load(Ordering::Relaxed);
+        while wait && got.is_empty() && !broken {
+            match back.recv_timeout(Duration::from_millis(50)) {
+                Ok(chunk) => got.push(chunk),
+                Err(RecvTimeoutError::Timeout) => {
+                    // Writers only end once told to: one that ended now has panicked.
+                    broken = writers.iter().any(JoinHandle::is_finished)
+                        || failed.load(Ordering::Relaxed);
+                }
+                Err(RecvTimeoutError::Disconnected) => broken = true,
+            }
         }
         got.extend(back.try_iter());
         for chunk in got {
             self.take_back(chunk);
         }
+        if broken {
+            self.in_flight = 0;
+            self.log.finish()?;
+            return Err(Error::Internal {
+                what: "a spill writer thread stopped",
+            });
+        }
+        Ok(())
     }
 
     /// Adds one record whose payload is the concatenation of `parts`.
@@ -351,7 +387,7 @@ impl Sorter {
                 .last()
                 .is_some_and(|c| c.capacity() - c.len() >= len);
             if !fits_current && self.in_flight > 0 {
-                self.collect_returned(false);
+                self.collect_returned(false)?;
             }
             let reusable = self.free.last().is_some_and(|c| c.capacity() >= len);
             let chunk_growth = if fits_current || reusable {
@@ -368,7 +404,12 @@ impl Sorter {
                 // Over budget: wait for memory from the log writer, or spill to make some;
                 // a record arriving at an empty arena is taken whatever its size.
                 if self.in_flight > 0 {
-                    self.collect_returned(true);
+                    self.collect_returned(true)?;
+                    continue;
+                }
+                if !fits_current && !reusable && !self.free.is_empty() {
+                    // Spare chunks too small for this record: give them up first.
+                    self.free.clear();
                     continue;
                 }
                 if !self.mem.entries.is_empty() {
@@ -459,6 +500,13 @@ impl Sorter {
     /// Spills the arena's chunks, as they are, to the value log, and a run of references
     /// into it.
     fn spill_to_log(&mut self, path: PathBuf) -> Result<(), Error> {
+        if let LogSink::Async { failed, .. } = &self.log
+            && failed.load(Ordering::Relaxed)
+        {
+            // A writer failed: report its error now rather than spill on.
+            self.in_flight = 0;
+            self.log.finish()?;
+        }
         if matches!(self.log, LogSink::None) {
             let (sink, paths) = LogSink::start(&self.spill_dir, self.log_writers)?;
             self.log = sink;
@@ -530,12 +578,11 @@ impl Sorter {
     fn compact(&mut self) -> Result<(), Error> {
         let path = self.next_run_path();
         let mode = self.mode.unwrap_or(SpillMode::Inline);
-        let log = &self.log_paths;
         let mut out = RunWriter::create(path, mode)?;
         {
             // Log runs merge their references only: no payload is read or copied.
             let payloads = mode == SpillMode::Inline;
-            let mut merge = open_merge(&self.runs, log, None, (0, u64::MAX), 64 << 10, payloads)?;
+            let mut merge = open_merge(&self.runs, &[], None, (0, u64::MAX), 64 << 10, payloads)?;
             while let Some((index, n)) = merge.next_source()? {
                 match mode {
                     SpillMode::Inline => out.push(index, merge.sources[n].current())?,
@@ -558,24 +605,71 @@ impl Sorter {
     /// Fails when writing the value log failed.
     pub(crate) fn finish(mut self) -> Result<Sorted, Error> {
         // Every spilled chunk must be in the log before a merge reads it.
-        let finished = self.log.finish();
+        self.log.finish()?;
         self.in_flight = 0;
+        // From here on the sorted result owns (and removes) the spill directory.
         let spill_dir = self.spill_dir_made.then(|| self.spill_dir.clone());
-        if let Err(e) = finished {
-            if let Some(dir) = &spill_dir {
-                let _ = remove_tree(dir);
-            }
-            return Err(e);
-        }
+        self.spill_dir_made = false;
+        let logs = open_logs(std::mem::take(&mut self.log_paths))?;
         self.mem.entries.sort_by_key(|e| e.index);
         self.free.clear();
         Ok(Sorted {
             mem: std::mem::take(&mut self.mem),
             runs: std::mem::take(&mut self.runs),
-            logs: std::mem::take(&mut self.log_paths),
+            logs,
             spill_dir,
             stats: self.stats,
         })
+    }
+}
+
+impl Drop for Sorter {
+    /// A sorter dropped before it finished (the input failed, say) removes what it spilled,
+    /// once its writers have stopped.
+    fn drop(&mut self) {
+        let _ = self.log.finish();
+        if self.spill_dir_made {
+            let _ = remove_tree(&self.spill_dir);
+        }
+    }
+}
+
+/// Opens the value log files for reading; a failure removes them (the caller's spill
+/// directory is not handed over yet, so its `Drop` does).
+fn open_logs(paths: Vec<PathBuf>) -> Result<Vec<(File, PathBuf)>, Error> {
+    paths
+        .into_iter()
+        .map(|path| Ok((File::open(&path).map_err(at(&path))?, path)))
+        .collect()
+}
+
+/// Reads exactly `buf.len()` bytes at `offset` of `file`, without moving a shared position,
+/// so that merges on many threads read one open file.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(
+                file,
+                &mut buf[done..],
+                offset + done as u64,
+            )?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = (file, buf, offset);
+        Err(std::io::ErrorKind::Unsupported.into())
     }
 }
 
@@ -584,8 +678,8 @@ impl Sorter {
 pub(crate) struct Sorted {
     mem: MemRun,
     runs: Vec<Run>,
-    /// The value log's files, when runs refer into one.
-    logs: Vec<PathBuf>,
+    /// The value log's files, opened, when runs refer into one.
+    logs: Vec<(File, PathBuf)>,
     spill_dir: Option<PathBuf>,
     stats: SortStats,
 }
@@ -692,7 +786,7 @@ impl RunWriter {
 /// log payloads are not read (only their references are wanted).
 fn open_merge<'a>(
     runs: &'a [Run],
-    logs: &'a [PathBuf],
+    logs: &'a [(File, PathBuf)],
     mem: Option<&'a MemRun>,
     (lo, hi): (u64, u64),
     buffer_bytes: usize,
@@ -710,17 +804,16 @@ fn open_merge<'a>(
         };
         let mut file = File::open(&run.path).map_err(at(&run.path))?;
         file.seek(SeekFrom::Start(start)).map_err(at(&run.path))?;
-        let mut log = Vec::new();
-        if run.mode == SpillMode::Log && payloads {
+        let log = if run.mode == SpillMode::Log && payloads {
             if logs.is_empty() {
                 return Err(Error::Internal {
                     what: "a run refers to a value log that does not exist",
                 });
             }
-            for path in logs {
-                log.push((File::open(path).map_err(at(path))?, path.as_path()));
-            }
-        }
+            logs
+        } else {
+            &[]
+        };
         sources.push(Source::File(FileSource {
             reader: BufReader::with_capacity(buffer_bytes.max(4096), file),
             path: &run.path,
@@ -768,8 +861,8 @@ struct FileSource<'a> {
     reader: BufReader<File>,
     path: &'a Path,
     mode: SpillMode,
-    /// The value log's files, opened for this source, when payloads are read from them.
-    log: Vec<(File, &'a Path)>,
+    /// The value log's files, when payloads are read from them.
+    log: &'a [(File, PathBuf)],
     /// Where the next record of the run starts.
     offset: u64,
     /// The current record's payload (unless it is a reference not to be read).
@@ -825,17 +918,15 @@ impl FileSource<'_> {
                         let offset = place & ((1 << LOG_FILE_SHIFT) - 1);
                         let Some((log, log_path)) = usize::try_from(place >> LOG_FILE_SHIFT)
                             .ok()
-                            .and_then(|n| self.log.get_mut(n))
+                            .and_then(|n| self.log.get(n))
                         else {
                             return Err(self.spill_err("value log reference to no file"));
                         };
                         self.buf.resize(len as usize, 0);
-                        let read = log
-                            .seek(SeekFrom::Start(offset))
-                            .and_then(|_| log.read_exact(&mut self.buf));
+                        let read = read_exact_at(log, &mut self.buf, offset);
                         if read.is_err() {
                             return Err(Error::Spill {
-                                path: log_path.to_path_buf(),
+                                path: log_path.clone(),
                                 offset,
                                 what: "cannot read a payload from the value log",
                             });

@@ -660,8 +660,9 @@ fn sorter_for(layer_dir: &Path, options: &WriteOptions, generation: u64, threads
         Some(d) => d.join(temp_name("spill")),
         None => layer_dir.join(format!(".spill-g{generation}")),
     };
-    // With more than one thread, as many write spilled values while records come in.
-    let log_writers = if threads > 1 { threads } else { 0 };
+    // With more than one thread, as many (up to 4) write spilled values while records come
+    // in; each has a file of its own, which every merge reads.
+    let log_writers = if threads > 1 { threads.min(4) } else { 0 };
     Sorter::new(
         budgets(options.memory_budget, threads).sort,
         dir,

@@ -11,4 +11,5 @@ mod part_store;
 mod query;
 mod spill;
 mod update;
+mod value_log;
 mod write_read;
