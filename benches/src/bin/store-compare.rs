@@ -611,14 +611,14 @@ fn write_floor(w: &Workload, dir: &Path) -> anyhow::Result<Duration> {
             .map(|(n, records)| {
                 let path = dir.join(format!("floor-{n}"));
                 scope.spawn(move || -> anyhow::Result<()> {
-                    let mut out = std::io::BufWriter::with_capacity(
-                        512 << 10,
-                        std::fs::File::create(&path)?,
-                    );
+                    let mut out =
+                        std::io::BufWriter::with_capacity(512 << 10, std::fs::File::create(&path)?);
                     for (_, t) in records {
                         std::io::Write::write_all(&mut out, &w.pool[*t])?;
                     }
-                    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                    out.into_inner()
+                        .map_err(std::io::IntoInnerError::into_error)?
+                        .sync_all()?;
                     Ok(())
                 })
             })
