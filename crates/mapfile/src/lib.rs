@@ -30,6 +30,11 @@
 //! temporary name, fsync, rename), [`MapFileReader::open`] memory-maps one, and
 //! [`select_files`] picks the files a query can touch from their names alone.
 //!
+//! Writers hand the OS 2 MiB-aligned chunks ([`ChunkWriter`]): on Linux the page cache
+//! then keeps a file in 2 MiB folios, and memory maps of it use huge pages, so a point
+//! lookup ([`MapFileReader::get`], [`MapFileReader::get_iter`]) in a large file pays a
+//! cache miss, not a cache miss and a page-table walk.
+//!
 //! # Crate features
 //! None: the crate has no optional parts.
 #![deny(missing_docs)]
