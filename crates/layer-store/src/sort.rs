@@ -74,7 +74,6 @@ enum SpillMode {
 struct ValueLog {
     path: PathBuf,
     file: File,
-    len: u64,
 }
 
 /// Where spilled arena chunks go: the value log, written on this thread or by writer
@@ -119,7 +118,6 @@ impl LogSink {
                 let mut log = ValueLog {
                     file: File::create(&path).map_err(at(&path))?,
                     path: path.clone(),
-                    len: 0,
                 };
                 let (to_writer, chunks) = unbounded::<Vec<u8>>();
                 let give_back = give_back.clone();
@@ -167,7 +165,6 @@ impl LogSink {
         let sink = LogSink::Sync(ValueLog {
             path: path.clone(),
             file,
-            len: 0,
         });
         Ok((sink, vec![path]))
     }
@@ -205,15 +202,12 @@ impl Drop for LogSink {
 }
 
 impl ValueLog {
-    /// Appends `bytes`, in writes of at most [`SPILL_CHUNK_BYTES`] (see there), and returns
-    /// where they start.
-    fn append(&mut self, bytes: &[u8]) -> Result<u64, Error> {
-        let start = self.len;
+    /// Appends `bytes`, in writes of at most [`SPILL_CHUNK_BYTES`] (see there).
+    fn append(&mut self, bytes: &[u8]) -> Result<(), Error> {
         for piece in bytes.chunks(SPILL_CHUNK_BYTES) {
             self.file.write_all(piece).map_err(at(&self.path))?;
         }
-        self.len += bytes.len() as u64;
-        Ok(start)
+        Ok(())
     }
 }
 
@@ -326,10 +320,14 @@ impl Sorter {
             + self.mem.entries.capacity() * std::mem::size_of::<Entry>()
     }
 
-    /// Takes back a chunk the log writer is done with: kept for reuse when it has the
-    /// standard size, freed otherwise.
-    fn take_back(&mut self, mut chunk: Vec<u8>) {
+    /// Takes back a chunk the log writers are done with.
+    fn take_back(&mut self, chunk: Vec<u8>) {
         self.in_flight = self.in_flight.saturating_sub(chunk.capacity());
+        self.recycle(chunk);
+    }
+
+    /// Keeps a spilled chunk for reuse when it has the standard size; frees it otherwise.
+    fn recycle(&mut self, mut chunk: Vec<u8>) {
         if chunk.capacity() == self.chunk_bytes {
             chunk.clear();
             self.free.push(chunk);
@@ -488,11 +486,8 @@ impl Sorter {
         self.runs.push(out.finish()?);
         self.stats.spills += 1;
         self.mem.entries.clear();
-        for mut c in self.mem.chunks.drain(..) {
-            if c.capacity() == self.chunk_bytes {
-                c.clear();
-                self.free.push(c);
-            }
+        for chunk in std::mem::take(&mut self.mem.chunks) {
+            self.recycle(chunk);
         }
         Ok(())
     }
@@ -545,7 +540,7 @@ impl Sorter {
             match &mut self.log {
                 LogSink::Sync(log) => {
                     log.append(&chunk)?;
-                    self.take_back(chunk);
+                    self.recycle(chunk);
                 }
                 LogSink::Async { to_writers, .. } => {
                     self.in_flight += chunk.capacity();
