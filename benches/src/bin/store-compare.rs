@@ -17,7 +17,12 @@
 //! and boxes for every store; each store's best round counts (the machine is shared and noisy,
 //! and taking turns exposes every store to the same disturbance). Beside the stores, each
 //! write round also times the disk's floor: the same bytes written to two plain files at
-//! once and fsynced, which no store can beat.
+//! once and fsynced, which no store can beat. Beside the point reads, a floor phase touches
+//! the first byte of each record read, one touch waiting for the last, in maps of the same
+//! part files: the memory cost of reaching a record at all. After the speedups,
+//! `ceiling <op> vs <peer>: <x>` lines give x = peer time / floor, the largest speedup any
+//! store could show against that peer in this run; a ceiling under a goal puts the goal out
+//! of reach on this machine.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +56,9 @@ const TILE_POOL: usize = 32;
 
 /// Cells per tile side.
 const TILE_SIDE: u32 = 256;
+
+/// The seed of the point-read floor's records (apart from the point reads' own).
+const FLOOR_SEED: u64 = 7;
 
 /// The query budget used for the Tessera layer and for redb (Tessera's default).
 const QUERY_BUDGET: usize = 2048;
@@ -380,10 +388,12 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
     let table = txn.open_table(REDB_TILES)?;
     let conn = rusqlite::Connection::open(&sqlite_path)?;
 
+    let touch = TouchFloor::new(&w, &reader)?;
     let mut point = vec![
         tessera_points(&w, &reader),
         redb_points(&w, &table),
         sqlite_points(&w, &conn)?,
+        touch.phase(),
     ];
     let point = race(w.runs, &mut point)?;
     let mut boxes = vec![
@@ -460,6 +470,11 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
         floor.as_secs_f64(),
         writes[0].as_secs_f64() / floor.as_secs_f64().max(1e-12)
     );
+    let touch_us = per(point[3].0, w.reads.len());
+    println!(
+        "(the point-read floor: one dependent touch of each record read, in the same mapped part files, took {touch_us:.2} us/read; tessera's read took {:.2} times that)",
+        per(point[0].0, w.reads.len()) / touch_us.max(1e-12)
+    );
     println!(
         "(box queries returned {} records, {:.0} MiB in all)",
         boxes[0].1.0,
@@ -474,6 +489,21 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
     ] {
         println!("speedup {op} vs redb: {:.2}", ratio(times[1], times[0]));
         println!("speedup {op} vs sqlite: {:.2}", ratio(times[2], times[0]));
+    }
+    // What no store could beat in this run: writing the bytes at the disk's floor, and
+    // reading by touching each record once. A ceiling under a goal means the goal is out
+    // of reach on this machine, whatever the store does.
+    println!();
+    for (op, times, bound) in [
+        ("write", writes, floor),
+        (
+            "point-read",
+            [point[0].0, point[1].0, point[2].0],
+            point[3].0,
+        ),
+    ] {
+        println!("ceiling {op} vs redb: {:.2}", ratio(times[1], bound));
+        println!("ceiling {op} vs sqlite: {:.2}", ratio(times[2], bound));
     }
     Ok(())
 }
@@ -504,6 +534,59 @@ fn tessera_points<'a>(w: &'a Workload, reader: &'a LayerReader<SpatialKey>) -> P
         }
         Ok((w.reads.len() as u64, bytes))
     })
+}
+
+/// The floor of a point read: the first byte of as many records as the point reads
+/// return, touched through maps of the same part files, each touch waiting for the one
+/// before. Any read that returns a record's bytes touches them at least once. The records
+/// are drawn apart from the point reads' (another seed), so that a floor round leaves no
+/// store's records in the CPU caches for the round after it.
+struct TouchFloor {
+    maps: Vec<mapfile::MappedReader>,
+    /// (map, offset of the record's payload) of each read, in read order.
+    touches: Vec<(usize, usize)>,
+}
+
+impl TouchFloor {
+    fn new(w: &Workload, reader: &LayerReader<SpatialKey>) -> anyhow::Result<Self> {
+        let parts: Vec<(u64, PathBuf)> = reader.parts().map(|(f, p)| (f, p.to_owned())).collect();
+        let maps = parts
+            .iter()
+            .map(|(_, p)| mapfile::MapFileReader::open(p).with_context(|| p.display().to_string()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut rng = StdRng::seed_from_u64(FLOOR_SEED);
+        let touches = (0..w.reads.len())
+            .map(|_| {
+                let key = &w.records[rng.gen_range(0..w.records.len())].0;
+                let index = w.index.to_index(key)?;
+                let m = parts
+                    .partition_point(|(first, _)| *first <= index)
+                    .checked_sub(1)
+                    .context("a read key before the first part")?;
+                let payload = maps[m]
+                    .get_iter(index)
+                    .next()
+                    .context("a read key without a record")??;
+                let base = maps[m].bytes().as_ptr() as usize;
+                Ok((m, payload.as_ptr() as usize - base))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(TouchFloor { maps, touches })
+    }
+
+    fn phase(&self) -> Phase<'_> {
+        Box::new(move || {
+            // Zero, but opaque to the compiler: each touch's offset depends on the byte
+            // the touch before it read, so the touches cannot overlap.
+            let mask = std::hint::black_box(0usize);
+            let mut dep = 0usize;
+            for &(m, at) in &self.touches {
+                dep = usize::from(self.maps[m].bytes()[at + (dep & mask)]);
+            }
+            std::hint::black_box(dep);
+            Ok((self.touches.len() as u64, 0))
+        })
+    }
 }
 
 /// Box queries through `query_for_each` (files in parallel, values borrowed).

@@ -3,10 +3,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::attributes::{ATTRIBUTES_DIR, AttributeStore, METADATA};
+use crate::cleanup::Cleanup;
 use crate::error::Error;
 use crate::fsutil::{
     at, atomic_write, link_or_copy, list_dir, remove_dir_if_empty, remove_tree, sync_dir,
@@ -116,6 +118,8 @@ pub struct Catalog {
     pub(crate) attributes: AttributeStore,
     pub(crate) options: CatalogOptions,
     pub(crate) parts: PartStore,
+    /// Spill directories of finished writes being removed in the background.
+    pub(crate) cleanup: Arc<Cleanup>,
 }
 
 impl Catalog {
@@ -156,9 +160,20 @@ impl Catalog {
             attributes,
             options,
             parts,
+            cleanup: Arc::default(),
         };
         catalog.clean()?;
         Ok(catalog)
+    }
+
+    /// Waits until the spill directories of this catalog's finished writes are removed.
+    ///
+    /// A write that spilled sorted runs to disk returns once its layer is committed; its
+    /// spill directory is removed on a thread of its own meanwhile (freeing its page cache
+    /// takes a while), which dropping the last clone of the catalog also waits for. Call
+    /// this before looking for leftovers, or before handing the disk to another program.
+    pub fn wait_for_cleanup(&self) {
+        self.cleanup.wait();
     }
 
     /// The catalog's directory.

@@ -88,6 +88,10 @@
 //! log, written by their own threads while records keep coming in, and the runs hold only
 //! each record's index and place in the log. Spilling then costs one write of each byte
 //! and no copying within the process, and the merge reads each value once, by its offset.
+//! Once the layer is committed, the records held in memory are freed and the write
+//! returns; the spill directory (often hundreds of MiB of page cache to free) is removed on
+//! a thread of its own, which [`Catalog::wait_for_cleanup`] and dropping the last clone of
+//! the catalog wait for.
 //!
 //! **Speed on Linux.** Part files are written in 2 MiB-aligned chunks (mapfile's
 //! [`mapfile::ChunkWriter`]), so the page cache holds them in 2 MiB folios that readers map
@@ -101,6 +105,7 @@
 
 mod attributes;
 mod catalog;
+mod cleanup;
 pub mod crash;
 mod error;
 mod exec;

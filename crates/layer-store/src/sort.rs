@@ -688,6 +688,12 @@ impl Drop for Sorted {
 }
 
 impl Sorted {
+    /// Frees the records held in memory and closes the spill's files, and returns the
+    /// spill directory (if anything spilled) for the caller to remove.
+    pub(crate) fn into_spill_dir(mut self) -> Option<PathBuf> {
+        self.spill_dir.take()
+    }
+
     /// Counts over the input.
     pub(crate) fn stats(&self) -> SortStats {
         self.stats

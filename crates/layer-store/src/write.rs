@@ -866,6 +866,9 @@ impl Catalog {
                 codec: options.codec.clone(),
             };
             self.commit(id, &attrs)?;
+            if let Some(spill) = sorted.into_spill_dir() {
+                self.cleanup.remove_later(spill);
+            }
             counters.report(progress, Phase::Done);
             Ok(WriteReport {
                 generation,
@@ -1064,6 +1067,9 @@ impl Catalog {
             attrs.header.generation = generation;
             attrs.header.path = header::<K>(id, generation, "").path;
             self.commit(id, &attrs)?;
+            if let Some(spill) = sorted.into_spill_dir() {
+                self.cleanup.remove_later(spill);
+            }
             counters.report(progress, Phase::Done);
             Ok(Some(WriteReport {
                 generation,
