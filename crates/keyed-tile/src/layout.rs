@@ -247,8 +247,14 @@ impl LayoutDefinition {
     fn grid(&self, x: f64, y: f64) -> (f64, f64) {
         let (tw, th) = self.tile_size();
         (
-            snap((x - self.extent.xmin) / tw),
-            snap((self.extent.ymax - y) / th),
+            snap(
+                (x - self.extent.xmin) / tw,
+                tolerance(x, self.extent.xmin, tw),
+            ),
+            snap(
+                (self.extent.ymax - y) / th,
+                tolerance(y, self.extent.ymax, th),
+            ),
         )
     }
 
@@ -296,9 +302,22 @@ impl LayoutDefinition {
     }
 }
 
-fn snap(v: f64) -> f64 {
+/// How far from a whole number a grid coordinate `(a - origin) / tile` may land when `a`
+/// is a tile edge computed in floating point: a few units in the last place of the larger
+/// of `a` and `origin`, in tile units (a tiny tile far from the origin loses the most), and
+/// never less than [`GRID_EPSILON`].
+fn tolerance(a: f64, origin: f64, tile: f64) -> f64 {
+    let ulps = 8.0 * f64::EPSILON * a.abs().max(origin.abs()) / tile;
+    if ulps.is_finite() {
+        ulps.max(GRID_EPSILON)
+    } else {
+        GRID_EPSILON
+    }
+}
+
+fn snap(v: f64, tolerance: f64) -> f64 {
     let r = v.round();
-    if (v - r).abs() < GRID_EPSILON { r } else { v }
+    if (v - r).abs() < tolerance { r } else { v }
 }
 
 fn saturate_i32(v: i64) -> i32 {

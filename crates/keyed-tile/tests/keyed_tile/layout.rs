@@ -153,6 +153,23 @@ fn layout_json_is_geotrellis_shaped() {
     assert_eq!(back, layout());
 }
 
+#[test]
+fn tiny_tiles_far_from_the_origin_map_their_corners_back() {
+    // Found by the property below: with tiles 1/121 map units wide at x = -174834, the
+    // corner of column 167 computed in floating point lands 1.5e-9 tile units short of the
+    // edge, more than a fixed snapping tolerance allowed, and mapped to column 166.
+    let l = LayoutDefinition::new(
+        Extent::new(-174_834.143_585_453_54, 0.0, -174_833.143_585_453_54, 1.0).unwrap(),
+        TileLayout::new(121, 1, 256, 256),
+    )
+    .unwrap();
+    let k = SpatialKey::new(167, 0);
+    let e = l.key_extent(k);
+    assert_eq!(l.map_to_key(e.xmin, e.ymax), k);
+    let b = l.extent_to_bounds(&e);
+    assert_eq!((b.min, b.max), (k, k));
+}
+
 proptest! {
     #[test]
     fn key_extent_and_map_to_key_agree(
