@@ -8,10 +8,17 @@
 //! of the staged file, so no byte is copied) when the catalog's `sync` option is on, and
 //! skips it when off, which makes small parts (tests, the crash test) many times faster.
 //! Memory stays bounded: a part is streamed to disk, never held whole.
+//!
+//! Putting a finished file into the store (which fsyncs it) happens on threads of their
+//! own, [`put_staged`], when the sink has them: the partition's task goes on merging the
+//! next part meanwhile, so the disk drains one part while the CPU fills the next instead of the
+//! two taking turns. The write waits for every put before it commits.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use crossbeam::channel::{Receiver, Sender};
 
 use mapfile::{ChunkWriter, MapFileWriter, MultiWriterOptions, PartFile, part_file_name};
 
@@ -26,6 +33,37 @@ pub(crate) struct PartSink<'a> {
     pub(crate) staging: &'a Path,
     pub(crate) generation_dir: &'a Path,
     pub(crate) key_prefix: &'a str,
+    /// Where finished files go to be put by [`put_staged`] on its thread; `None` puts
+    /// them on the writing thread.
+    pub(crate) puts: Option<Sender<StagedPart>>,
+}
+
+/// A finished part file in the staging directory, and its key in the part store.
+pub(crate) struct StagedPart {
+    key: String,
+    staged: PathBuf,
+}
+
+impl StagedPart {
+    /// Puts the file into the store, then removes its staged name (the store has its own
+    /// link or copy now).
+    fn put(&self, store: &PartStore) -> Result<(), Error> {
+        store.put_part(&self.key, &self.staged)?;
+        remove_file(&self.staged)
+    }
+}
+
+/// Puts the files sent on `jobs` into `store` until the senders are gone (several threads
+/// may share one receiver); returns the first error met. After an error this thread puts
+/// no more files (the write fails, and its staging directory goes with what is left).
+pub(crate) fn put_staged(store: &PartStore, jobs: &Receiver<StagedPart>) -> Result<(), Error> {
+    let mut result = Ok(());
+    for job in jobs {
+        if result.is_ok() {
+            result = job.put(store);
+        }
+    }
+    result
 }
 
 /// The staging directory of a generation directory `<layer>/g<n>`: `<layer>/.stage-g<n>`.
@@ -115,10 +153,20 @@ impl<'a> PartWriter<'a> {
         let mut file = buffered.into_inner().map_err(at(&c.staged))?.into_inner();
         file.flush().map_err(at(&c.staged))?;
         drop(file);
-        let key = format!("{}/{}", self.sink.key_prefix, c.name);
-        self.sink.store.put_part(&key, &c.staged)?;
-        // The store has its own link or copy now; the staged name is no longer needed.
-        remove_file(&c.staged)?;
+        let job = StagedPart {
+            key: format!("{}/{}", self.sink.key_prefix, c.name),
+            staged: c.staged,
+        };
+        match &self.sink.puts {
+            Some(puts) => {
+                // A send fails only once the putting thread has stopped, which it does
+                // only after every sender is gone; put here then.
+                if let Err(unsent) = puts.send(job) {
+                    unsent.into_inner().put(self.sink.store)?;
+                }
+            }
+            None => job.put(self.sink.store)?,
+        }
         let (first_index, last_index) = summary.index_range.unwrap_or((c.first, c.first));
         self.written.push(PartFile {
             path: self.sink.generation_dir.join(&c.name),

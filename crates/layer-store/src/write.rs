@@ -18,7 +18,7 @@ use crate::fsutil::{link_or_copy, remove_tree, sync_dir, temp_name};
 use crate::id::LayerId;
 use crate::keyindex::{KeyIndexChoice, LayerKeyIndex};
 use crate::layer::{LAYOUT_VERSION, LayerAttributes, LayerHeader, LayerKey, LayerMetadata};
-use crate::parts::{PartSink, PartWriter, staging_dir};
+use crate::parts::{PartSink, PartWriter, put_staged, staging_dir};
 use crate::sort::{Group, Sorted, Sorter};
 
 /// The default memory budget of a write: 256 MiB (issue 6).
@@ -435,7 +435,6 @@ struct Task<'a> {
 
 /// Everything a partition task needs besides its own range.
 struct TaskEnv<'a, K, F> {
-    id: &'a LayerId,
     sorted: &'a Sorted,
     dir: &'a Path,
     writer: MultiWriterOptions,
@@ -583,7 +582,6 @@ where
             .parts
             .fetch_add(files.len() as u64, Ordering::Relaxed);
         self.counters.report(self.progress, Phase::Writing);
-        let _ = self.id;
         Ok(files)
     }
 }
@@ -908,22 +906,79 @@ impl Catalog {
         K: LayerKey,
         F: Fn(&K, &[u8], &[u8]) -> Vec<u8> + Sync,
     {
-        let threads = self.options.effective_threads();
-        let sources = sorted.source_count().max(1);
         // Parts are staged beside the generation (same file system, so the default file
         // store links them in without copying) and handed to the part store with retries.
         let staging = staging_dir(dir);
         remove_tree(&staging)?;
         std::fs::create_dir_all(&staging).map_err(crate::fsutil::at(&staging))?;
         let key_prefix = header::<K>(id, generation, "").path;
-        let sink = PartSink {
-            store: &self.parts,
-            staging: &staging,
-            generation_dir: dir,
-            key_prefix: &key_prefix,
-        };
+        let (puts, jobs) = crossbeam::channel::unbounded();
+        std::thread::scope(|scope| {
+            // Finished files are put into the store (fsynced) on threads of their own, as
+            // many as write parts, while the tasks go on merging; without any, each task
+            // puts its own.
+            let putters: Vec<_> = (0..self.options.effective_threads().max(1))
+                .map_while(|_| {
+                    std::thread::Builder::new()
+                        .name("layer-store-put".into())
+                        .spawn_scoped(scope, || put_staged(&self.parts, &jobs))
+                        .ok()
+                })
+                .collect();
+            let sink = PartSink {
+                store: &self.parts,
+                staging: &staging,
+                generation_dir: dir,
+                key_prefix: &key_prefix,
+                puts: (!putters.is_empty()).then_some(puts),
+            };
+            let per_task = self.run_tasks_into::<K, F>(
+                &sink, sorted, dir, tasks, options, merge, overwrite, counters,
+            );
+            // Closing the channel lets the putters finish what is queued, then stop.
+            drop(sink);
+            let mut stored = Ok(());
+            for putter in putters {
+                let put = putter.join().unwrap_or(Err(Error::Internal {
+                    what: "a part putting thread panicked",
+                }));
+                if stored.is_ok() {
+                    stored = put;
+                }
+            }
+            // Staged files are removed as their parts are stored; after a failure some
+            // remain.
+            let cleaned = remove_tree(&staging);
+            let files = per_task?.into_iter().flatten().collect();
+            stored?;
+            cleaned?;
+            Ok(files)
+        })
+    }
+
+    /// Runs the partition tasks on the catalog's threads, writing their parts to `sink`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the private second half of run_partition_tasks"
+    )]
+    fn run_tasks_into<K, F>(
+        &self,
+        sink: &PartSink<'_>,
+        sorted: &Sorted,
+        dir: &Path,
+        tasks: &[Task<'_>],
+        options: &WriteOptions,
+        merge: &F,
+        overwrite: bool,
+        counters: &Counters,
+    ) -> Result<Vec<Vec<PartFile>>, Error>
+    where
+        K: LayerKey,
+        F: Fn(&K, &[u8], &[u8]) -> Vec<u8> + Sync,
+    {
+        let threads = self.options.effective_threads();
+        let sources = sorted.source_count().max(1);
         let env = TaskEnv::<K, F> {
-            id,
             sorted,
             dir,
             writer: writer_options(options, sorted),
@@ -931,23 +986,18 @@ impl Catalog {
                 .clamp(4 << 10, 256 << 10),
             merge,
             overwrite,
-            sink: &sink,
+            sink,
             counters,
             progress: options.progress.as_ref(),
             spill_source: dir,
             _key: std::marker::PhantomData,
         };
-        let per_task = run_tasks(threads, tasks.len(), |n| match tasks.get(n) {
+        run_tasks(threads, tasks.len(), |n| match tasks.get(n) {
             Some(task) => env.run(task),
             None => Err(Error::Internal {
                 what: "a partition task out of range",
             }),
-        });
-        // Staged files are removed as their parts are stored; after a failure some remain.
-        let cleaned = remove_tree(&staging);
-        let files = per_task?.into_iter().flatten().collect();
-        cleaned?;
-        Ok(files)
+        })
     }
 
     /// Merges records into an existing layer (ADR 0002's incremental update).
