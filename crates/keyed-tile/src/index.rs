@@ -146,6 +146,7 @@ fn spans<K: Key>(bounds: &KeyBounds<K>) -> (u64, u64, Option<u64>) {
 }
 
 impl<K: Key> Core<K> {
+    #[inline]
     fn coords(&self, key: &K) -> [u32; 3] {
         let (s, m) = (key.spatial(), self.bounds.min.spatial());
         let t = match (key.time(), self.bounds.min.time()) {
@@ -155,6 +156,7 @@ impl<K: Key> Core<K> {
         [offset32(s.col, m.col), offset32(s.row, m.row), t]
     }
 
+    #[inline]
     fn to_index(&self, key: &K) -> Result<u64, Error> {
         if !self.bounds.contains(key) {
             return Err(Error::OutOfBounds {
@@ -428,6 +430,7 @@ impl<K: Key> RowMajorKeyIndex<K> {
 macro_rules! delegate_key_index {
     ($t:ident) => {
         impl<K: Key> KeyIndex<K> for $t<K> {
+            #[inline]
             fn to_index(&self, key: &K) -> Result<u64, Error> {
                 self.core.to_index(key)
             }
@@ -507,8 +510,15 @@ impl<K: Key> AnyKeyIndex<K> {
 }
 
 impl<K: Key> KeyIndex<K> for AnyKeyIndex<K> {
+    // Matched here rather than through `inner`, so that the call is static and inlines
+    // into a point read (a dynamic call there costs more than the curve itself).
+    #[inline]
     fn to_index(&self, key: &K) -> Result<u64, Error> {
-        self.inner().to_index(key)
+        match self {
+            Self::ZOrder(i) => i.to_index(key),
+            Self::Hilbert(i) => i.to_index(key),
+            Self::RowMajor(i) => i.to_index(key),
+        }
     }
     fn decompose(&self, query: &KeyBounds<K>, budget: Budget) -> Result<Decomposition, Error> {
         self.inner().decompose(query, budget)

@@ -175,6 +175,7 @@ impl<D: AsRef<[u8]>> MapFileReader<D> {
     /// It seeks through the sparse index like [`MapFileReader::range`], then walks only
     /// the records up to the first with a larger index, checking that each lies inside the
     /// records' bytes and that indexes do not decrease.
+    #[inline]
     pub fn get_iter(&self, index: u64) -> Matches<'_> {
         let f = &self.footer;
         let bytes = self.data.as_ref();
@@ -807,6 +808,7 @@ impl<'a> Matches<'a> {
 impl<'a> Iterator for Matches<'a> {
     type Item = Result<&'a [u8]>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         while self.pos < self.end {
             let at = self.pos;
