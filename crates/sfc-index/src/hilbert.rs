@@ -161,86 +161,39 @@ const STEP3: u32 = 3;
 
 /// 2-D encode table: index `state << 8 | octants8` (four 2-bit octants, highest first,
 /// x in the low bit of each), entry `next_state << 8 | digits8`.
-static H2_ENC: [u16; H2_STATES << 8] = build_enc2();
+static H2_ENC: [u16; H2_STATES << 8] = build_steps(&H2.enc, 2, STEP2);
 /// 2-D decode table: index `state << 8 | digits8`, entry `next_state << 8 | octants8`.
-static H2_DEC: [u16; H2_STATES << 8] = build_dec2();
+static H2_DEC: [u16; H2_STATES << 8] = build_steps(&H2.dec, 2, STEP2);
 /// 3-D encode table: index `state << 9 | octants9` (three 3-bit octants, highest first,
 /// x in the low bit of each), entry `next_state << 9 | digits9`.
-static H3_ENC: [u16; H3_STATES << 9] = build_enc3();
+static H3_ENC: [u16; H3_STATES << 9] = build_steps(&H3.enc, 3, STEP3);
 /// 3-D decode table: index `state << 9 | digits9`, entry `next_state << 9 | octants9`.
-static H3_DEC: [u16; H3_STATES << 9] = build_dec3();
+static H3_DEC: [u16; H3_STATES << 9] = build_steps(&H3.dec, 3, STEP3);
 
-const fn build_enc2<const L: usize>() -> [u16; L] {
+/// A table of `steps` transitions at once, from the one-step `transitions` of a curve in
+/// `dims` dimensions (its encode or its decode half): index `state << w | input`, where the
+/// input holds `steps` symbols of `dims` bits, highest first, and `w = dims * steps`;
+/// entry `next_state << w | output`, the `steps` output symbols in the same layout.
+const fn build_steps<const L: usize>(
+    transitions: &[[(u8, u8); 8]; MAX_STATES],
+    dims: u32,
+    steps: u32,
+) -> [u16; L] {
+    let width = dims * steps;
+    let symbol = (1usize << dims) - 1;
     let mut out = [0u16; L];
     let mut i = 0;
     while i < L {
-        let (mut state, octants) = (i >> 8, i & 255);
-        let mut digits = 0;
-        let mut bit = STEP2;
-        while bit > 0 {
-            bit -= 1;
-            let (w, next) = H2.enc[state][(octants >> (2 * bit)) & 3];
-            digits = (digits << 2) | w as usize;
+        let (mut state, input) = (i >> width, i & ((1 << width) - 1));
+        let mut output = 0;
+        let mut step = steps;
+        while step > 0 {
+            step -= 1;
+            let (sym, next) = transitions[state][(input >> (dims * step)) & symbol];
+            output = (output << dims) | sym as usize;
             state = next as usize;
         }
-        out[i] = ((state << 8) | digits) as u16;
-        i += 1;
-    }
-    out
-}
-
-const fn build_dec2<const L: usize>() -> [u16; L] {
-    let mut out = [0u16; L];
-    let mut i = 0;
-    while i < L {
-        let (mut state, digits) = (i >> 8, i & 255);
-        let mut octants = 0;
-        let mut bit = STEP2;
-        while bit > 0 {
-            bit -= 1;
-            let (octant, next) = H2.dec[state][(digits >> (2 * bit)) & 3];
-            octants = (octants << 2) | octant as usize;
-            state = next as usize;
-        }
-        out[i] = ((state << 8) | octants) as u16;
-        i += 1;
-    }
-    out
-}
-
-const fn build_enc3<const L: usize>() -> [u16; L] {
-    let mut out = [0u16; L];
-    let mut i = 0;
-    while i < L {
-        let (mut state, octants) = (i >> 9, i & 511);
-        let mut digits = 0;
-        let mut bit = STEP3;
-        while bit > 0 {
-            bit -= 1;
-            let (w, next) = H3.enc[state][(octants >> (3 * bit)) & 7];
-            digits = (digits << 3) | w as usize;
-            state = next as usize;
-        }
-        out[i] = ((state << 9) | digits) as u16;
-        i += 1;
-    }
-    out
-}
-
-const fn build_dec3<const L: usize>() -> [u16; L] {
-    let mut out = [0u16; L];
-    let mut i = 0;
-    while i < L {
-        let (mut state, digits) = (i >> 9, i & 511);
-        let mut octants = 0;
-        let mut bit = STEP3;
-        while bit > 0 {
-            bit -= 1;
-            let (octant, next) = H3.dec[state][(digits >> (3 * bit)) & 7];
-            octants = (octants << 3) | octant as usize;
-            state = next as usize;
-        }
-        out[i] = ((state << 9) | octants) as u16;
+        out[i] = ((state << width) | output) as u16;
         i += 1;
     }
     out
