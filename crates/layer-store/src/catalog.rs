@@ -166,12 +166,13 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// Waits until the spill directories of this catalog's finished writes are removed.
+    /// Waits until the spill files of this catalog's finished writes are closed.
     ///
-    /// A write that spilled sorted runs to disk returns once its layer is committed; its
-    /// spill directory is removed on a thread of its own meanwhile (freeing its page cache
-    /// takes a while), which dropping the last clone of the catalog also waits for. Call
-    /// this before looking for leftovers, or before handing the disk to another program.
+    /// A write that spilled sorted runs to disk removes them (their names) before it
+    /// returns, but closes them, which is when the kernel frees their page cache (often
+    /// hundreds of MiB, which takes a while), on a thread of its own. Dropping the last
+    /// clone of the catalog also waits for that. Call this before measuring free memory
+    /// or disk space, say.
     pub fn wait_for_cleanup(&self) {
         self.cleanup.wait();
     }

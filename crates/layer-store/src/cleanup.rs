@@ -1,54 +1,51 @@
-//! Removal of a finished write's spill directory on a thread of its own.
+//! Freeing a finished write's spill on a thread of its own.
 //!
 //! A write that spilled leaves a directory of sorted runs and value logs, often hundreds of
-//! MiB of page cache, which the kernel frees page by page when the files are unlinked. The
-//! layer is committed before that, so the write returns at once and the removal goes on
-//! beside the caller's next work. The records the sorter held in memory are freed before
-//! the write returns, so the memory budget holds across consecutive writes.
+//! MiB of page cache. Unlinking a file that is still open only removes its name; the kernel
+//! frees its pages when the last descriptor closes, and that takes a while. So once the
+//! layer is committed, the write opens every spill file it has not open already, removes the
+//! spill directory (names only, cheap), and hands the open files to [`Cleanup`], whose
+//! thread closes them. Nothing is left on disk whatever happens next: a process that exits
+//! first simply has its descriptors closed by the kernel. The records the sorter held in
+//! memory are freed before the write returns, so the memory budget holds across
+//! consecutive writes.
 
-use std::path::PathBuf;
+use std::fs::File;
 use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
-use crate::fsutil::remove_tree;
-
-/// The removals under way for one catalog (shared by its clones). Dropping it, with the
-/// last clone of the catalog, waits for every removal.
+/// The spill files being closed for one catalog (shared by its clones). Dropping it, with
+/// the last clone of the catalog, waits for them.
 #[derive(Debug, Default)]
 pub(crate) struct Cleanup {
     jobs: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Cleanup {
-    /// Removes `dir` on a thread of its own, or here when no thread can be had. An error
-    /// only leaves the directory behind, for the next [`Catalog::open`] to remove.
-    ///
-    /// [`Catalog::open`]: crate::Catalog::open
-    pub(crate) fn remove_later(&self, dir: PathBuf) {
+    /// Closes `files` (already unlinked) on a thread of its own, or here when no thread can
+    /// be had.
+    pub(crate) fn close_later(&self, files: Vec<File>) {
+        if files.is_empty() {
+            return;
+        }
         let mut jobs = self.jobs.lock();
-        // Finished removals need no waiting for.
+        // Finished jobs need no waiting for.
         jobs.retain(|job| !job.is_finished());
         let spawned = std::thread::Builder::new()
             .name("layer-store-cleanup".into())
-            .spawn({
-                let dir = dir.clone();
-                move || {
-                    let _ = remove_tree(&dir);
-                }
-            });
-        match spawned {
-            Ok(job) => jobs.push(job),
-            Err(_) => {
-                let _ = remove_tree(&dir);
-            }
+            .spawn(move || drop(files));
+        // A failed spawn drops the closure, and with it the files, here.
+        if let Ok(job) = spawned {
+            jobs.push(job);
         }
     }
 
-    /// Waits until every removal started so far is done.
+    /// Waits until every close started so far is done. The lock is held while waiting, so
+    /// that a second caller waits too instead of finding an empty list.
     pub(crate) fn wait(&self) {
-        let jobs = std::mem::take(&mut *self.jobs.lock());
-        for job in jobs {
+        let mut jobs = self.jobs.lock();
+        for job in jobs.drain(..) {
             let _ = job.join();
         }
     }

@@ -88,10 +88,10 @@
 //! log, written by their own threads while records keep coming in, and the runs hold only
 //! each record's index and place in the log. Spilling then costs one write of each byte
 //! and no copying within the process, and the merge reads each value once, by its offset.
-//! Once the layer is committed, the records held in memory are freed and the write
-//! returns; the spill directory (often hundreds of MiB of page cache to free) is removed on
-//! a thread of its own, which [`Catalog::wait_for_cleanup`] and dropping the last clone of
-//! the catalog wait for.
+//! Once the layer is committed, the records held in memory are freed, the spill files'
+//! names removed and the write returns; closing them, when the kernel frees their page
+//! cache (often hundreds of MiB), happens on a thread of its own, which
+//! [`Catalog::wait_for_cleanup`] and dropping the last clone of the catalog wait for.
 //!
 //! **Speed on Linux.** Part files are written in 2 MiB-aligned chunks (mapfile's
 //! [`mapfile::ChunkWriter`]), so the page cache holds them in 2 MiB folios that readers map

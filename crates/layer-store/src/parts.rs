@@ -18,6 +18,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crossbeam::channel::{Receiver, Sender};
 
 use mapfile::{ChunkWriter, MapFileWriter, MultiWriterOptions, PartFile, part_file_name};
@@ -36,6 +38,9 @@ pub(crate) struct PartSink<'a> {
     /// Where finished files go to be put by [`put_staged`] on its thread; `None` puts
     /// them on the writing thread.
     pub(crate) puts: Option<Sender<StagedPart>>,
+    /// Set by a putting thread whose put failed, so that the writers stop early (the
+    /// write fails with the put's error).
+    pub(crate) put_failed: &'a AtomicBool,
 }
 
 /// A finished part file in the staging directory, and its key in the part store.
@@ -54,13 +59,21 @@ impl StagedPart {
 }
 
 /// Puts the files sent on `jobs` into `store` until the senders are gone (several threads
-/// may share one receiver); returns the first error met. After an error this thread puts
-/// no more files (the write fails, and its staging directory goes with what is left).
-pub(crate) fn put_staged(store: &PartStore, jobs: &Receiver<StagedPart>) -> Result<(), Error> {
+/// may share one receiver); returns the first error met, and sets `failed` then, so that
+/// the writers stop. After an error this thread puts no more files (the write fails, and
+/// its staging directory goes with what is left).
+pub(crate) fn put_staged(
+    store: &PartStore,
+    jobs: &Receiver<StagedPart>,
+    failed: &AtomicBool,
+) -> Result<(), Error> {
     let mut result = Ok(());
     for job in jobs {
         if result.is_ok() {
             result = job.put(store);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
         }
     }
     result
@@ -149,6 +162,12 @@ impl<'a> PartWriter<'a> {
         let Some(c) = self.current.take() else {
             return Ok(());
         };
+        if self.sink.put_failed.load(Ordering::Relaxed) {
+            // The write fails with the put's error; writing more parts is wasted.
+            return Err(Error::Cancelled {
+                what: "an earlier part could not be stored".to_owned(),
+            });
+        }
         let (buffered, summary) = c.writer.finish().map_err(|e| Error::part(&c.staged, e))?;
         let mut file = buffered.into_inner().map_err(at(&c.staged))?.into_inner();
         file.flush().map_err(at(&c.staged))?;
@@ -159,8 +178,8 @@ impl<'a> PartWriter<'a> {
         };
         match &self.sink.puts {
             Some(puts) => {
-                // A send fails only once the putting thread has stopped, which it does
-                // only after every sender is gone; put here then.
+                // A send fails only when the receiving end is gone, which the caller
+                // keeps until the writers are done; should it happen, put here.
                 if let Err(unsent) = puts.send(job) {
                     unsent.into_inner().put(self.sink.store)?;
                 }

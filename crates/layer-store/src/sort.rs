@@ -688,10 +688,29 @@ impl Drop for Sorted {
 }
 
 impl Sorted {
-    /// Frees the records held in memory and closes the spill's files, and returns the
-    /// spill directory (if anything spilled) for the caller to remove.
-    pub(crate) fn into_spill_dir(mut self) -> Option<PathBuf> {
-        self.spill_dir.take()
+    /// Frees the records held in memory and removes the spill directory, but keeps its
+    /// files open (see the `cleanup` module): the returned files hold the spill's pages
+    /// until they are closed, which the caller may do on another thread.
+    pub(crate) fn into_spill_files(mut self) -> Vec<File> {
+        let Some(dir) = self.spill_dir.take() else {
+            return Vec::new();
+        };
+        let mut files: Vec<File> = std::mem::take(&mut self.logs)
+            .into_iter()
+            .map(|(file, _)| file)
+            .collect();
+        // A run that cannot be opened is removed with the directory below, here.
+        files.extend(
+            self.runs
+                .iter()
+                .filter_map(|run| File::open(&run.path).ok()),
+        );
+        if cfg!(not(unix)) {
+            // Elsewhere an open file cannot lose its name: close first.
+            files.clear();
+        }
+        let _ = remove_tree(&dir);
+        files
     }
 
     /// Counts over the input.

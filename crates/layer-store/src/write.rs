@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use keyed_tile::index::{Budget, KeyIndex};
 use keyed_tile::{Key, KeyBounds};
@@ -863,10 +863,12 @@ impl Catalog {
                 key_index,
                 codec: options.codec.clone(),
             };
+            // The spill's files stay open while its names go (with the commit's cleaning
+            // of the layer directory, or here for a chosen directory), and are closed in
+            // the background; see the `cleanup` module.
+            let spill = sorted.into_spill_files();
             self.commit(id, &attrs)?;
-            if let Some(spill) = sorted.into_spill_dir() {
-                self.cleanup.remove_later(spill);
-            }
+            self.cleanup.close_later(spill);
             counters.report(progress, Phase::Done);
             Ok(WriteReport {
                 generation,
@@ -913,15 +915,16 @@ impl Catalog {
         std::fs::create_dir_all(&staging).map_err(crate::fsutil::at(&staging))?;
         let key_prefix = header::<K>(id, generation, "").path;
         let (puts, jobs) = crossbeam::channel::unbounded();
+        let put_failed = AtomicBool::new(false);
         std::thread::scope(|scope| {
             // Finished files are put into the store (fsynced) on threads of their own, as
             // many as write parts, while the tasks go on merging; without any, each task
             // puts its own.
-            let putters: Vec<_> = (0..self.options.effective_threads().max(1))
+            let putters: Vec<_> = (0..self.options.effective_threads().min(tasks.len()).max(1))
                 .map_while(|_| {
                     std::thread::Builder::new()
                         .name("layer-store-put".into())
-                        .spawn_scoped(scope, || put_staged(&self.parts, &jobs))
+                        .spawn_scoped(scope, || put_staged(&self.parts, &jobs, &put_failed))
                         .ok()
                 })
                 .collect();
@@ -931,6 +934,7 @@ impl Catalog {
                 generation_dir: dir,
                 key_prefix: &key_prefix,
                 puts: (!putters.is_empty()).then_some(puts),
+                put_failed: &put_failed,
             };
             let per_task = self.run_tasks_into::<K, F>(
                 &sink, sorted, dir, tasks, options, merge, overwrite, counters,
@@ -939,9 +943,11 @@ impl Catalog {
             drop(sink);
             let mut stored = Ok(());
             for putter in putters {
-                let put = putter.join().unwrap_or(Err(Error::Internal {
-                    what: "a part putting thread panicked",
-                }));
+                let put = putter.join().unwrap_or_else(|_| {
+                    Err(Error::Worker {
+                        what: "a part putting thread panicked".to_owned(),
+                    })
+                });
                 if stored.is_ok() {
                     stored = put;
                 }
@@ -949,8 +955,9 @@ impl Catalog {
             // Staged files are removed as their parts are stored; after a failure some
             // remain.
             let cleaned = remove_tree(&staging);
-            let files = per_task?.into_iter().flatten().collect();
+            // A failed put comes first: the tasks it stopped report only that.
             stored?;
+            let files = per_task?.into_iter().flatten().collect();
             cleaned?;
             Ok(files)
         })
@@ -1116,10 +1123,9 @@ impl Catalog {
             attrs.metadata.grow(&bounds);
             attrs.header.generation = generation;
             attrs.header.path = header::<K>(id, generation, "").path;
+            let spill = sorted.into_spill_files();
             self.commit(id, &attrs)?;
-            if let Some(spill) = sorted.into_spill_dir() {
-                self.cleanup.remove_later(spill);
-            }
+            self.cleanup.close_later(spill);
             counters.report(progress, Phase::Done);
             Ok(Some(WriteReport {
                 generation,

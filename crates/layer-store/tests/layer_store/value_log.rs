@@ -193,8 +193,8 @@ fn write_scrambled_and_read_back(catalog: &Catalog) {
         assert!(reader.read(k).unwrap() == *v, "key {k}");
     }
     catalog.verify(&layer).unwrap();
-    // The spill goes in the background once the layer is committed.
-    catalog.wait_for_cleanup();
+    // The spill is gone when the write returns (only closing its files is left to the
+    // background).
     let left = spill_leftovers(catalog.dir());
     assert!(left.is_empty(), "{left:?}");
 }
@@ -288,8 +288,8 @@ fn update_merges_from_value_log(catalog: &Catalog) {
         assert!(got.get(k) == Some(v), "key {k}: wrong or missing value");
     }
     catalog.verify(&layer).unwrap();
-    // The spill goes in the background once the layer is committed.
-    catalog.wait_for_cleanup();
+    // The spill is gone when the write returns (only closing its files is left to the
+    // background).
     let left = spill_leftovers(catalog.dir());
     assert!(left.is_empty(), "{left:?}");
 }
@@ -349,7 +349,6 @@ fn value_log_in_a_chosen_spill_dir_is_removed() {
     assert_eq!(seen_log.load(Ordering::Relaxed), 1);
     assert!(report.spilled_runs > 1, "{report:?}");
     assert_eq!(contents::<SpatialKey>(&catalog, &layer), model);
-    catalog.wait_for_cleanup();
     let left: Vec<_> = std::fs::read_dir(&spill_here).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
     let left = spill_leftovers(&layer_dir(&catalog, &layer));
