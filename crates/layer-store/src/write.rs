@@ -936,10 +936,30 @@ impl Catalog {
                 puts: (!putters.is_empty()).then_some(puts),
                 put_failed: &put_failed,
             };
-            let per_task = self.run_tasks_into::<K, F>(
-                &sink, sorted, dir, tasks, options, merge, overwrite, counters,
-            );
-            // Closing the channel lets the putters finish what is queued, then stop.
+            let threads = self.options.effective_threads();
+            let sources = sorted.source_count().max(1);
+            let env = TaskEnv::<K, F> {
+                sorted,
+                dir,
+                writer: writer_options(options, sorted),
+                merge_buffer: (budgets(options.memory_budget, threads).merge_buffer / sources)
+                    .clamp(4 << 10, 256 << 10),
+                merge,
+                overwrite,
+                sink: &sink,
+                counters,
+                progress: options.progress.as_ref(),
+                spill_source: dir,
+                _key: std::marker::PhantomData,
+            };
+            let per_task = run_tasks(threads, tasks.len(), |n| match tasks.get(n) {
+                Some(task) => env.run(task),
+                None => Err(Error::Internal {
+                    what: "a partition task out of range",
+                }),
+            });
+            // Closing the channel (the tasks' borrows of the sink ended with them) lets
+            // the putters finish what is queued, then stop.
             drop(sink);
             let mut stored = Ok(());
             for putter in putters {
@@ -960,50 +980,6 @@ impl Catalog {
             let files = per_task?.into_iter().flatten().collect();
             cleaned?;
             Ok(files)
-        })
-    }
-
-    /// Runs the partition tasks on the catalog's threads, writing their parts to `sink`.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the private second half of run_partition_tasks"
-    )]
-    fn run_tasks_into<K, F>(
-        &self,
-        sink: &PartSink<'_>,
-        sorted: &Sorted,
-        dir: &Path,
-        tasks: &[Task<'_>],
-        options: &WriteOptions,
-        merge: &F,
-        overwrite: bool,
-        counters: &Counters,
-    ) -> Result<Vec<Vec<PartFile>>, Error>
-    where
-        K: LayerKey,
-        F: Fn(&K, &[u8], &[u8]) -> Vec<u8> + Sync,
-    {
-        let threads = self.options.effective_threads();
-        let sources = sorted.source_count().max(1);
-        let env = TaskEnv::<K, F> {
-            sorted,
-            dir,
-            writer: writer_options(options, sorted),
-            merge_buffer: (budgets(options.memory_budget, threads).merge_buffer / sources)
-                .clamp(4 << 10, 256 << 10),
-            merge,
-            overwrite,
-            sink,
-            counters,
-            progress: options.progress.as_ref(),
-            spill_source: dir,
-            _key: std::marker::PhantomData,
-        };
-        run_tasks(threads, tasks.len(), |n| match tasks.get(n) {
-            Some(task) => env.run(task),
-            None => Err(Error::Internal {
-                what: "a partition task out of range",
-            }),
         })
     }
 
