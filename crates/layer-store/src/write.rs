@@ -914,13 +914,14 @@ impl Catalog {
         remove_tree(&staging)?;
         std::fs::create_dir_all(&staging).map_err(crate::fsutil::at(&staging))?;
         let key_prefix = header::<K>(id, generation, "").path;
+        let threads = self.options.effective_threads();
         let (puts, jobs) = crossbeam::channel::unbounded();
         let put_failed = AtomicBool::new(false);
         std::thread::scope(|scope| {
             // Finished files are put into the store (fsynced) on threads of their own, as
             // many as write parts, while the tasks go on merging; without any, each task
             // puts its own.
-            let putters: Vec<_> = (0..self.options.effective_threads().min(tasks.len()).max(1))
+            let putters: Vec<_> = (0..threads.min(tasks.len()).max(1))
                 .map_while(|_| {
                     std::thread::Builder::new()
                         .name("layer-store-put".into())
@@ -936,7 +937,6 @@ impl Catalog {
                 puts: (!putters.is_empty()).then_some(puts),
                 put_failed: &put_failed,
             };
-            let threads = self.options.effective_threads();
             let sources = sorted.source_count().max(1);
             let env = TaskEnv::<K, F> {
                 sorted,
