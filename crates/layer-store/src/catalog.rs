@@ -118,7 +118,7 @@ pub struct Catalog {
     pub(crate) attributes: AttributeStore,
     pub(crate) options: CatalogOptions,
     pub(crate) parts: PartStore,
-    /// Spill directories of finished writes being removed in the background.
+    /// Spill files of finished writes (already unlinked) being closed in the background.
     pub(crate) cleanup: Arc<Cleanup>,
 }
 

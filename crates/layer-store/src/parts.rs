@@ -11,13 +11,12 @@
 //!
 //! Putting a finished file into the store (which fsyncs it) happens on threads of their
 //! own, [`put_staged`], when the sink has them: the partition's task goes on merging the
-//! next part meanwhile, so the disk drains one part while the CPU fills the next instead of the
-//! two taking turns. The write waits for every put before it commits.
+//! next part meanwhile, so the disk drains one part while the CPU fills the next instead
+//! of the two taking turns. The write waits for every put before it commits.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam::channel::{Receiver, Sender};
