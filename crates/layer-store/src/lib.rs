@@ -103,6 +103,7 @@
 //! None: the crate has no optional parts.
 #![deny(missing_docs)]
 
+mod arena;
 mod attributes;
 mod catalog;
 mod cleanup;

@@ -28,6 +28,7 @@ use byteorder::{ByteOrder, LittleEndian};
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use mapfile::ChunkWriter;
 
+use crate::arena::Chunk;
 use crate::error::Error;
 use crate::fsutil::{at, remove_tree};
 
@@ -53,6 +54,10 @@ const RUN_INDEX_INTERVAL: u64 = 64;
 /// machine, where each fresh 2 MiB page-cache folio costs the host a fault).
 const SPILL_CHUNK_BYTES: usize = 512 << 10;
 
+/// The value log reserves disk space in steps of this size, ahead of its writes; see
+/// [`ValueLog::reserve`].
+const LOG_RESERVE_BYTES: u64 = 64 << 20;
+
 /// Bytes of a record header in a spilled run: index (u64) and payload length (u32).
 const RUN_RECORD_HEADER: usize = 12;
 
@@ -74,6 +79,10 @@ enum SpillMode {
 struct ValueLog {
     path: PathBuf,
     file: File,
+    /// Bytes appended.
+    len: u64,
+    /// Bytes of disk space reserved for the file so far (see [`ValueLog::reserve`]).
+    reserved: u64,
 }
 
 /// Where spilled arena chunks go: the value log, written on this thread or by writer
@@ -91,8 +100,8 @@ enum LogSink {
     /// A file per writer thread, so that taking in records goes on while spilled chunks
     /// are written: chunks go to the writer of their file and come back emptied.
     Async {
-        to_writers: Vec<Sender<Vec<u8>>>,
-        back: Receiver<Vec<u8>>,
+        to_writers: Vec<Sender<Chunk>>,
+        back: Receiver<Chunk>,
         writers: Vec<JoinHandle<Result<(), Error>>>,
         /// Set by a writer that failed, so that the sorter stops instead of spilling on.
         failed: Arc<AtomicBool>,
@@ -115,11 +124,8 @@ impl LogSink {
             let mut paths = Vec::with_capacity(writers);
             for n in 0..writers {
                 let path = path_of(n);
-                let mut log = ValueLog {
-                    file: File::create(&path).map_err(at(&path))?,
-                    path: path.clone(),
-                };
-                let (to_writer, chunks) = unbounded::<Vec<u8>>();
+                let mut log = ValueLog::create(path.clone())?;
+                let (to_writer, chunks) = unbounded::<Chunk>();
                 let give_back = give_back.clone();
                 let flag = Arc::clone(&failed);
                 let spawned = std::thread::Builder::new()
@@ -161,11 +167,7 @@ impl LogSink {
         }
         // No thread asked for, or none to be had: one file, written on this thread.
         let path = path_of(0);
-        let file = File::create(&path).map_err(at(&path))?;
-        let sink = LogSink::Sync(ValueLog {
-            path: path.clone(),
-            file,
-        });
+        let sink = LogSink::Sync(ValueLog::create(path.clone())?);
         Ok((sink, vec![path]))
     }
 
@@ -202,12 +204,68 @@ impl Drop for LogSink {
 }
 
 impl ValueLog {
-    /// Appends `bytes`, in writes of at most [`SPILL_CHUNK_BYTES`] (see there).
+    fn create(path: PathBuf) -> Result<Self, Error> {
+        let file = File::create(&path).map_err(at(&path))?;
+        Ok(ValueLog {
+            path,
+            file,
+            len: 0,
+            reserved: 0,
+        })
+    }
+
+    /// Appends `bytes`, in writes of at most [`SPILL_CHUNK_BYTES`] (see there), into space
+    /// reserved ahead of them.
     fn append(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.len + bytes.len() as u64 > self.reserved {
+            self.reserve(bytes.len() as u64);
+        }
         for piece in bytes.chunks(SPILL_CHUNK_BYTES) {
             self.file.write_all(piece).map_err(at(&self.path))?;
+            self.len += piece.len() as u64;
         }
         Ok(())
+    }
+
+    /// Reserves disk space for at least `more` bytes past the end, in steps of
+    /// [`LOG_RESERVE_BYTES`] (Linux `fallocate` keeping the file's size).
+    ///
+    /// Writing into reserved space costs the kernel less than growing the file write by
+    /// write: on the benchmark machine (ext4) 850 MiB went into the page cache in 0.21 s
+    /// against 0.29–0.53 s. The space stays unwritten unless memory runs short, since the
+    /// log is removed before its pages would be written back, so no disk time is spent on
+    /// it. Part files are not reserved: they do reach the disk, and converting reserved
+    /// space to written space made them slower. A failure (another file system, no space
+    /// left) only ends the reserving: the writes themselves then report a real shortage.
+    fn reserve(&mut self, more: u64) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let step = more.max(LOG_RESERVE_BYTES);
+            let (Ok(offset), Ok(len)) = (
+                libc::off64_t::try_from(self.len),
+                libc::off64_t::try_from(step),
+            ) else {
+                self.reserved = u64::MAX;
+                return;
+            };
+            // SAFETY: the descriptor is open for the life of `self.file`, and the call only
+            // reads its arguments.
+            let done = unsafe {
+                libc::fallocate64(
+                    self.file.as_raw_fd(),
+                    libc::FALLOC_FL_KEEP_SIZE,
+                    offset,
+                    len,
+                )
+            };
+            self.reserved = if done == 0 { self.len + step } else { u64::MAX };
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = more;
+            self.reserved = u64::MAX;
+        }
     }
 }
 
@@ -232,7 +290,7 @@ struct Run {
 /// Records held in memory, sorted once [`Sorter::finish`] runs.
 #[derive(Debug, Default)]
 struct MemRun {
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<Chunk>,
     entries: Vec<Entry>,
 }
 
@@ -252,7 +310,7 @@ pub(crate) struct Sorter {
     chunk_bytes: usize,
     mem: MemRun,
     /// Chunks emptied by a spill, ready for reuse.
-    free: Vec<Vec<u8>>,
+    free: Vec<Chunk>,
     runs: Vec<Run>,
     /// How runs hold payloads: chosen at the first spill.
     mode: Option<SpillMode>,
@@ -314,20 +372,20 @@ impl Sorter {
     /// Memory held: the arena, its spare chunks, chunks on their way to the value log, and
     /// the entries.
     fn used(&self) -> usize {
-        self.mem.chunks.iter().map(Vec::capacity).sum::<usize>()
-            + self.free.iter().map(Vec::capacity).sum::<usize>()
+        self.mem.chunks.iter().map(Chunk::capacity).sum::<usize>()
+            + self.free.iter().map(Chunk::capacity).sum::<usize>()
             + self.in_flight
             + self.mem.entries.capacity() * std::mem::size_of::<Entry>()
     }
 
     /// Takes back a chunk the log writers are done with.
-    fn take_back(&mut self, chunk: Vec<u8>) {
+    fn take_back(&mut self, chunk: Chunk) {
         self.in_flight = self.in_flight.saturating_sub(chunk.capacity());
         self.recycle(chunk);
     }
 
     /// Keeps a spilled chunk for reuse when it has the standard size; frees it otherwise.
-    fn recycle(&mut self, mut chunk: Vec<u8>) {
+    fn recycle(&mut self, mut chunk: Chunk) {
         if chunk.capacity() == self.chunk_bytes {
             chunk.clear();
             self.free.push(chunk);
@@ -347,7 +405,7 @@ impl Sorter {
         else {
             return Ok(());
         };
-        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut got: Vec<Chunk> = Vec::new();
         let mut broken = failed.load(Ordering::Relaxed);
         while wait && got.is_empty() && !broken {
             match back.recv_timeout(Duration::from_millis(50)) {
@@ -379,11 +437,7 @@ impl Sorter {
         let len: usize = parts.iter().map(|p| p.len()).sum();
         let len32 = u32::try_from(len).map_err(|_| Error::RecordTooLarge { len: len as u64 })?;
         loop {
-            let fits_current = self
-                .mem
-                .chunks
-                .last()
-                .is_some_and(|c| c.capacity() - c.len() >= len);
+            let fits_current = self.mem.chunks.last().is_some_and(|c| c.room() >= len);
             if !fits_current && self.in_flight > 0 {
                 self.collect_returned(false)?;
             }
@@ -418,7 +472,7 @@ impl Sorter {
             if !fits_current {
                 let chunk = match self.free.pop() {
                     Some(c) if len <= c.capacity() => c,
-                    _ => Vec::with_capacity(len.max(self.chunk_bytes)),
+                    _ => Chunk::with_capacity(len.max(self.chunk_bytes))?,
                 };
                 self.mem.chunks.push(chunk);
             }
@@ -434,7 +488,11 @@ impl Sorter {
             what: "sorter chunk longer than 4 GiB",
         })?;
         for p in parts {
-            chunk.extend_from_slice(p);
+            if !chunk.extend_from_slice(p) {
+                return Err(Error::Internal {
+                    what: "sorter chunk too small for the record it was chosen for",
+                });
+            }
         }
         self.mem.entries.push(Entry {
             index,
