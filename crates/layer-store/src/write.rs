@@ -351,6 +351,21 @@ fn budgets(memory_budget: usize, threads: usize) -> Budgets {
     }
 }
 
+/// How many partitions a write of `bytes` makes by default: enough for parts of at most
+/// `max_part_bytes`, and a multiple of the `threads` writing them, so that the threads run
+/// out of partitions together. With one more partition than a round of threads takes, the
+/// last would be merged by one thread while the others wait: 1.1 GB in 9 parts of 122 MB
+/// on 2 threads left one thread idle for the whole last part; in 10 parts of 110 MB both
+/// finish together.
+fn partition_count(bytes: u64, max_part_bytes: u64, threads: usize) -> usize {
+    let threads = threads.clamp(1, MAX_PARTITIONS);
+    let by_size = usize::try_from(bytes.div_ceil(max_part_bytes.max(1))).unwrap_or(MAX_PARTITIONS);
+    let rounds = by_size.div_ceil(threads).max(1);
+    rounds
+        .saturating_mul(threads)
+        .min(MAX_PARTITIONS / threads * threads)
+}
+
 /// Splits the index ranges of `bounds` into `count` partitions of about equal index
 /// length (no sampling: the ranges come from the key index over the data's key bounds).
 /// The partitions cover every u64, so no record can fall outside them.
@@ -823,11 +838,7 @@ impl Catalog {
             let partitions = if options.partitions > 0 {
                 options.partitions
             } else {
-                let by_size = stats.bytes.div_ceil(options.max_part_bytes);
-                usize::try_from(by_size)
-                    .unwrap_or(MAX_PARTITIONS)
-                    .max(threads)
-                    .min(MAX_PARTITIONS)
+                partition_count(stats.bytes, options.max_part_bytes, threads)
             };
             let plan = plan_partitions(&key_index, bounds.as_ref(), partitions);
             let tasks: Vec<Task<'_>> = plan
@@ -1141,5 +1152,34 @@ fn header<K: LayerKey>(id: &LayerId, generation: u64, value_class: &str) -> Laye
         path: format!("{}/{}/g{generation}", id.name(), id.zoom()),
         generation,
         layout_version: LAYOUT_VERSION,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_partitions_fill_whole_rounds_of_threads() {
+        const MIB: u64 = 1 << 20;
+        // 1096 MiB in parts of at most 128 MiB need 9; two threads get 10.
+        assert_eq!(partition_count(1096 * MIB, 128 * MIB, 2), 10);
+        assert_eq!(partition_count(1096 * MIB, 128 * MIB, 1), 9);
+        assert_eq!(partition_count(1096 * MIB, 128 * MIB, 4), 12);
+        // Small writes still give every thread a partition.
+        assert_eq!(partition_count(0, 128 * MIB, 4), 4);
+        assert_eq!(partition_count(10, 128 * MIB, 3), 3);
+        // The size limit always holds: no part gets more than its share.
+        for threads in 1..9 {
+            for bytes in [1, MIB, 127 * MIB, 128 * MIB, 129 * MIB, 5000 * MIB] {
+                let n = partition_count(bytes, 128 * MIB, threads) as u64;
+                assert_eq!(n % threads as u64, 0, "{bytes} bytes, {threads} threads");
+                assert!(bytes.div_ceil(n) <= 128 * MIB, "{bytes} bytes in {n} parts");
+            }
+        }
+        // Never beyond the limit, and a zero size limit is no division by zero.
+        assert!(partition_count(u64::MAX, 1, 3) <= MAX_PARTITIONS);
+        assert!(partition_count(u64::MAX, 0, 1) <= MAX_PARTITIONS);
+        assert_eq!(partition_count(1, 1, 0), 1);
     }
 }
