@@ -81,14 +81,12 @@ impl Chunk {
 
     /// Appends `bytes` when they fit and tells whether they did; a chunk never grows.
     pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
-        let from = self.start + self.len;
-        let Some(to) = from.checked_add(bytes.len()) else {
-            return false;
-        };
         if bytes.len() > self.room() {
             return false;
         }
-        match self.map.get_mut(from..to) {
+        // Within the map: the buffer ends at `start + capacity`, no further than its end.
+        let from = self.start + self.len;
+        match self.map.get_mut(from..from + bytes.len()) {
             Some(dst) => {
                 dst.copy_from_slice(bytes);
                 self.len += bytes.len();
