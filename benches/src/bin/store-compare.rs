@@ -346,9 +346,16 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
     let write_rounds = if args.tessera_only { 1 } else { w.write_runs };
     let mut writes = [Duration::MAX; 3];
     let mut floor = Duration::MAX;
+    let mut cache_peak: Option<u64> = None;
     let floor_dir = dir.join("floor");
     for _ in 0..write_rounds.max(1) {
-        writes[0] = writes[0].min(write_tessera(&w, &tessera_dir)?);
+        // Removed first, so that the growth counts from the cache without the old layer.
+        remove_store(&tessera_dir)?;
+        let (took, peak) = cache_growth(|| write_tessera(&w, &tessera_dir));
+        writes[0] = writes[0].min(took?);
+        if let Some(p) = peak {
+            cache_peak = Some(cache_peak.unwrap_or(0).max(p));
+        }
         if !args.tessera_only {
             writes[1] = writes[1].min(write_redb(&w, &redb_path)?);
             writes[2] = writes[2].min(write_sqlite(&w, &sqlite_path)?);
@@ -470,6 +477,13 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
         floor.as_secs_f64(),
         writes[0].as_secs_f64() / floor.as_secs_f64().max(1e-12)
     );
+    if let Some(peak) = cache_peak {
+        println!(
+            "(tessera's write grew the page cache by at most {:.0} MiB, {:.2} times the data, the part files included)",
+            peak as f64 / f64::from(1 << 20),
+            peak as f64 / total as f64
+        );
+    }
     let touch_us = per(point[3].0, w.reads.len());
     println!(
         "(the point-read floor: one dependent touch of each record read, in the same mapped part files, took {touch_us:.2} us/read; tessera's read took {:.2} times that)",
@@ -510,6 +524,40 @@ fn compare(args: &Args, dir: &Path) -> anyhow::Result<()> {
 
 fn layer_id() -> anyhow::Result<LayerId> {
     Ok(LayerId::new("compare", ZOOM as u32)?)
+}
+
+/// The machine's page cache (`Cached` in /proc/meminfo, in bytes), where there is one.
+fn page_cache_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("Cached:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Runs `f` while sampling the page cache every 5 ms, and returns its result with the
+/// largest growth of the page cache seen over its size at the start (the machine's, so
+/// other processes count too; `None` without /proc/meminfo).
+fn cache_growth<T>(f: impl FnOnce() -> T) -> (T, Option<u64>) {
+    let Some(base) = page_cache_bytes() else {
+        return (f(), None);
+    };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let peak = AtomicU64::new(base);
+    let out = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                if let Some(now) = page_cache_bytes() {
+                    peak.fetch_max(now, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let out = f();
+        done.store(true, Ordering::Relaxed);
+        out
+    });
+    let grown = peak.load(Ordering::Relaxed).saturating_sub(base);
+    (out, Some(grown))
 }
 
 fn write_tessera(w: &Workload, dir: &Path) -> anyhow::Result<Duration> {

@@ -478,7 +478,9 @@ where
         let mut old_iter = old_reader
             .as_ref()
             .map(|(r, p)| (r.range(task.lo..=task.hi).peekable(), *p));
-        let mut updates = self.sorted.merge(task.lo, task.hi, self.merge_buffer)?;
+        let mut updates = self
+            .sorted
+            .merge_consuming(task.lo, task.hi, self.merge_buffer)?;
         let mut writer = PartWriter::new(self.sink, task.partition, self.writer);
         let mut group = Group::default();
         let mut keep: Vec<(K, usize, usize)> = Vec::new();
