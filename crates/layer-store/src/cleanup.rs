@@ -1,7 +1,8 @@
 //! Freeing a finished write's spill on a thread of its own.
 //!
-//! A write that spilled leaves a directory of sorted runs and value logs, often hundreds of
-//! MiB of page cache. Unlinking a file that is still open only removes its name; the kernel
+//! A write that spilled leaves a directory of sorted runs and value logs, which can hold
+//! hundreds of MiB of page cache (what the merges did not punch out of the logs: all of it
+//! for runs compacted into one). Unlinking a file that is still open only removes its name; the kernel
 //! frees its pages when the last descriptor closes, and that takes a while. So once the
 //! layer is committed, the write opens every spill file it has not open already, removes the
 //! spill directory (names only, cheap), and hands the open files to [`Cleanup`], whose

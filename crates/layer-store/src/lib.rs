@@ -84,13 +84,16 @@
 //! beyond it, sorted runs spill to disk and are merged k ways per partition (at most 32
 //! runs are kept; more are merged into one first). Partitions are index ranges computed
 //! from the data's key bounds through the key index, without sampling. Records of 4 KiB
-//! and more (tiles) spill differently: the buffered bytes go, as they are, to one value
-//! log, written by their own threads while records keep coming in, and the runs hold only
-//! each record's index and place in the log. Spilling then costs one write of each byte
-//! and no copying within the process, and the merge reads each value once, by its offset.
+//! and more (tiles) spill differently: the buffered values go, in index order and gathered
+//! straight from memory, to a value log written by threads of their own, and the runs hold
+//! only each record's index and place in the log. Spilling then costs one write of each
+//! byte and no copying within the process, and the merge reads each value once, by its
+//! place. As each partition is merged, what it has read is punched out of the log, so a
+//! write holds little more page cache than the parts it writes (1.05 times the data in
+//! store-compare, against 1.8 times when the log stayed whole until the end).
 //! Once the layer is committed, the records held in memory are freed, the spill files'
-//! names removed and the write returns; closing them, when the kernel frees their page
-//! cache (often hundreds of MiB), happens on a thread of its own, which
+//! names removed and the write returns; closing them, when the kernel frees what page
+//! cache they still hold, happens on a thread of its own, which
 //! [`Catalog::wait_for_cleanup`] and dropping the last clone of the catalog wait for.
 //!
 //! **Speed on Linux.** Part files are written in 2 MiB-aligned chunks (mapfile's
