@@ -98,7 +98,8 @@ enum SpillMode {
     Log,
 }
 
-/// The value log: every spilled payload, in arrival order.
+/// One file of the value log: spilled payloads, each run's share in index order, run after
+/// run.
 #[derive(Debug)]
 struct ValueLog {
     path: PathBuf,
@@ -198,7 +199,7 @@ impl LogSink {
         Ok((sink, vec![path]))
     }
 
-    /// Waits for every chunk to be written; reports the first writer's error. Finishing
+    /// Waits for every spilled run to be written; reports the first writer's error. Finishing
     /// again does nothing.
     fn finish(&mut self) -> Result<(), Error> {
         match self {
@@ -247,7 +248,12 @@ impl ValueLog {
     /// file, so the page cache holds the log in folios of that size, which a punched
     /// stretch frees whole.
     fn append_payloads(&mut self, run: &MemRun, entries: Range<usize>) -> Result<(), Error> {
-        let entries = run.entries.get(entries).unwrap_or(&[]);
+        // The sorter has counted these bytes into the file's length already: a payload
+        // missing here would shift every later place, so it is an error, never skipped.
+        let missing = Error::Internal {
+            what: "a spilled entry outside its run",
+        };
+        let entries = run.entries.get(entries).ok_or(missing)?;
         let total: u64 = entries.iter().map(|e| u64::from(e.len)).sum();
         if self.len + total > self.reserved {
             self.reserve(total);
@@ -256,7 +262,9 @@ impl ValueLog {
         let mut batch: Vec<IoSlice<'_>> = Vec::with_capacity(MAX_IOV);
         let mut batch_len = 0u64;
         for e in entries {
-            let mut piece = run.payload(e);
+            let mut piece = run.payload_at(e).ok_or(Error::Internal {
+                what: "a spilled entry outside its arena chunk",
+            })?;
             while !piece.is_empty() {
                 let room = step - (self.len + batch_len) % step;
                 let take = piece.len().min(usize::try_from(room).unwrap_or(usize::MAX));
@@ -380,10 +388,14 @@ impl MemRun {
     }
 
     fn payload(&self, e: &Entry) -> &[u8] {
+        self.payload_at(e).unwrap_or(&[])
+    }
+
+    /// The payload of `e`, or `None` when `e` points outside the arena.
+    fn payload_at(&self, e: &Entry) -> Option<&[u8]> {
         self.chunks
             .get(e.chunk as usize)
             .and_then(|c| c.get(e.offset as usize..e.offset as usize + e.len as usize))
-            .unwrap_or(&[])
     }
 }
 
@@ -429,7 +441,7 @@ impl Sorter {
     /// `spill_dir` (created on the first spill, removed when the sorted result is dropped).
     ///
     /// With `log_writers` above 0, value log spills (see the module docs) are written by
-    /// that many threads of their own while records keep coming in.
+    /// that many threads of their own, each writing its share of every spilled run.
     pub(crate) fn new(budget: usize, spill_dir: PathBuf, log_writers: usize) -> Self {
         Sorter {
             budget: budget.max(1),
@@ -707,13 +719,14 @@ impl Sorter {
                         run: Arc::clone(&spilled),
                         entries,
                     };
-                    // A writer that is gone drops the slice; finishing reports why.
+                    // A writer that is gone leaves its slice to be dropped here (finishing
+                    // reports why); `spilled` still holds the run, so it is not lost.
                     let _ = tx.send(slice);
                 }
                 // The last holder hands the run back: here, when no writer has it (any
                 // more), else the writer that finishes last.
-                if let Some(back) = Arc::into_inner(spilled) {
-                    self.take_back(back);
+                if let Some(run) = Arc::into_inner(spilled) {
+                    self.take_back(run);
                 }
             }
             LogSink::None => {
@@ -945,7 +958,9 @@ impl Sorted {
     /// (its payloads may be gone).
     #[cfg(test)]
     pub(crate) fn merge(&self, lo: u64, hi: u64, buffer_bytes: usize) -> Result<Merge<'_>, Error> {
-        self.check_unconsumed(lo, hi)?;
+        if meets(&self.consumed.lock(), lo, hi) {
+            return Err(MERGED_AGAIN);
+        }
         open_merge(
             &self.runs,
             &self.logs,
@@ -965,8 +980,15 @@ impl Sorted {
         hi: u64,
         buffer_bytes: usize,
     ) -> Result<Merge<'_>, Error> {
-        self.check_unconsumed(lo, hi)?;
-        self.consumed.lock().push((lo, hi));
+        {
+            // Checked and taken under one lock, so that two threads cannot both take
+            // ranges that meet.
+            let mut consumed = self.consumed.lock();
+            if meets(&consumed, lo, hi) {
+                return Err(MERGED_AGAIN);
+            }
+            consumed.push((lo, hi));
+        }
         open_merge(
             &self.runs,
             &self.logs,
@@ -976,21 +998,19 @@ impl Sorted {
             Reading::Consuming,
         )
     }
-
-    fn check_unconsumed(&self, lo: u64, hi: u64) -> Result<(), Error> {
-        if self
-            .consumed
-            .lock()
-            .iter()
-            .any(|&(a, b)| a <= hi && lo <= b)
-        {
-            return Err(Error::Internal {
-                what: "sorted records merged again after a consuming merge of their range",
-            });
-        }
-        Ok(())
-    }
 }
+
+/// The error of a merge of a range that meets one a consuming merge was opened for.
+const MERGED_AGAIN: Error = Error::Internal {
+    what: "sorted records merged again after a consuming merge of their range",
+};
+
+/// Whether `lo..=hi` meets any of `ranges`.
+fn meets(ranges: &[(u64, u64)], lo: u64, hi: u64) -> bool {
+    ranges.iter().any(|&(a, b)| a <= hi && lo <= b)
+}
+
+impl Sorted {}
 
 /// Writes one sorted run, little-endian: records of `[index u64][len u32][payload]`
 /// (inline) or `[index u64][len u32][log offset u64]` (value log).
