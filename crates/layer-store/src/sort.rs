@@ -958,17 +958,7 @@ impl Sorted {
     /// (its payloads may be gone).
     #[cfg(test)]
     pub(crate) fn merge(&self, lo: u64, hi: u64, buffer_bytes: usize) -> Result<Merge<'_>, Error> {
-        if meets(&self.consumed.lock(), lo, hi) {
-            return Err(MERGED_AGAIN);
-        }
-        open_merge(
-            &self.runs,
-            &self.logs,
-            Some(&self.mem),
-            (lo, hi),
-            buffer_bytes,
-            Reading::Payloads,
-        )
+        self.open(lo, hi, buffer_bytes, Reading::Payloads)
     }
 
     /// As [`Sorted::merge`], for the one merge of `lo..=hi`: what it reads from the value
@@ -980,14 +970,28 @@ impl Sorted {
         hi: u64,
         buffer_bytes: usize,
     ) -> Result<Merge<'_>, Error> {
+        self.open(lo, hi, buffer_bytes, Reading::Consuming)
+    }
+
+    fn open(
+        &self,
+        lo: u64,
+        hi: u64,
+        buffer_bytes: usize,
+        read: Reading,
+    ) -> Result<Merge<'_>, Error> {
         {
             // Checked and taken under one lock, so that two threads cannot both take
             // ranges that meet.
             let mut consumed = self.consumed.lock();
-            if meets(&consumed, lo, hi) {
-                return Err(MERGED_AGAIN);
+            if consumed.iter().any(|&(a, b)| a <= hi && lo <= b) {
+                return Err(Error::Internal {
+                    what: "sorted records merged again after a consuming merge of their range",
+                });
             }
-            consumed.push((lo, hi));
+            if read == Reading::Consuming {
+                consumed.push((lo, hi));
+            }
         }
         open_merge(
             &self.runs,
@@ -995,22 +999,10 @@ impl Sorted {
             Some(&self.mem),
             (lo, hi),
             buffer_bytes,
-            Reading::Consuming,
+            read,
         )
     }
 }
-
-/// The error of a merge of a range that meets one a consuming merge was opened for.
-const MERGED_AGAIN: Error = Error::Internal {
-    what: "sorted records merged again after a consuming merge of their range",
-};
-
-/// Whether `lo..=hi` meets any of `ranges`.
-fn meets(ranges: &[(u64, u64)], lo: u64, hi: u64) -> bool {
-    ranges.iter().any(|&(a, b)| a <= hi && lo <= b)
-}
-
-impl Sorted {}
 
 /// Writes one sorted run, little-endian: records of `[index u64][len u32][payload]`
 /// (inline) or `[index u64][len u32][log offset u64]` (value log).
@@ -1448,6 +1440,15 @@ impl Group {
 mod tests {
     use super::*;
 
+    /// Advances a 64-bit linear congruential generator and returns its new state (the
+    /// tests' indexes and lengths come from its high bits).
+    fn step(state: &mut u64) -> u64 {
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        *state
+    }
+
     fn drain(sorted: &Sorted, lo: u64, hi: u64) -> Vec<(u64, Vec<u8>)> {
         let mut m = sorted.merge(lo, hi, 4096).unwrap();
         let mut out = Vec::new();
@@ -1464,12 +1465,10 @@ mod tests {
         let mut s = Sorter::new(1, dir.clone(), 0);
         // 5000 records of 4 bytes in 4 KiB chunks: about 50 spills, so runs get compacted.
         let mut model = Vec::new();
-        let mut x = 12345u64;
+        let mut state = 12345u64;
         for n in 0..5000u32 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let index = (x >> 33) % 300;
+            let r = step(&mut state);
+            let index = (r >> 33) % 300;
             let payload = n.to_le_bytes();
             s.push(index, &[&payload[..2], &payload[2..]]).unwrap();
             model.push((index, payload.to_vec()));
@@ -1495,13 +1494,11 @@ mod tests {
         // MAX_RUNS runs (so reference-only compaction runs), duplicates of indexes.
         let mut s = Sorter::new(40 << 10, dir.clone(), 2);
         let mut model = Vec::new();
-        let mut x = 99u64;
+        let mut state = 99u64;
         for n in 0..400u32 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let index = (x >> 33) % 150;
-            let len = 4096 + (x >> 20) as usize % 2048;
+            let r = step(&mut state);
+            let index = (r >> 33) % 150;
+            let len = 4096 + (r >> 20) as usize % 2048;
             let payload: Vec<u8> = (0..len).map(|j| (n as usize * 7 + j) as u8).collect();
             s.push(index, &[&payload[..10], &payload[10..]]).unwrap();
             model.push((index, payload));
@@ -1571,12 +1568,10 @@ mod tests {
         // each of two log files.
         let mut s = Sorter::new(16 << 20, dir.join("spill"), 2);
         let mut model = Vec::new();
-        let mut x = 7u64;
+        let mut state = 7u64;
         for n in 0..1024u32 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let index = (x >> 33) % 5000;
+            let r = step(&mut state);
+            let index = (r >> 33) % 5000;
             let payload: Vec<u8> = (0..64 << 10).map(|j| (n as usize * 31 + j) as u8).collect();
             s.push(index, &[&payload]).unwrap();
             model.push((index, payload));
