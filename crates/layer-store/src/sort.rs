@@ -973,6 +973,8 @@ impl Sorted {
         self.open(lo, hi, buffer_bytes, Reading::Consuming)
     }
 
+    /// Opens a merge of `lo..=hi` once the range is found clear of the consumed ones (and
+    /// taken, for a consuming merge).
     fn open(
         &self,
         lo: u64,
