@@ -17,9 +17,13 @@
 //! and boxes for every store; each store's best round counts (the machine is shared and noisy,
 //! and taking turns exposes every store to the same disturbance). Beside the stores, each
 //! write round also times the disk's floor: the same bytes written to two plain files at
-//! once and fsynced, which no store can beat. Beside the point reads, a floor phase touches
-//! the first byte of each record read, one touch waiting for the last, in maps of the same
-//! part files: the memory cost of reaching a record at all. After the speedups,
+//! once and fsynced, the bytes alone with no store's work around them (in a noisy run a
+//! store can come in under it, as the floor is timed apart from the stores). During
+//! Tessera's writes the page cache is sampled every 5 ms, and its largest growth is printed
+//! (the part files count, as they stay cached; so does anything else the machine caches
+//! meanwhile). Beside the point reads, a floor phase touches the first byte of each record
+//! read, one touch waiting for the last, in maps of the same part files: the memory cost of
+//! reaching a record at all. After the speedups,
 //! `ceiling <op> vs <peer>: <x>` lines give x = peer time / floor, the largest speedup any
 //! store could show against that peer in this run; a ceiling under a goal puts the goal out
 //! of reach on this machine.

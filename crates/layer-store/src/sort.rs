@@ -751,11 +751,9 @@ impl Sorter {
         let mut out = RunWriter::create(path, mode)?;
         {
             // Log runs merge their references only: no payload is read or copied.
-            let payloads = mode == SpillMode::Inline;
-            let read = if payloads {
-                Reading::Payloads
-            } else {
-                Reading::References
+            let read = match mode {
+                SpillMode::Inline => Reading::Payloads,
+                SpillMode::Log => Reading::References,
             };
             let mut merge = open_merge(&self.runs, &[], None, (0, u64::MAX), 64 << 10, read)?;
             while let Some((index, n)) = merge.next_source()? {
@@ -1185,6 +1183,15 @@ struct Stretch {
     end: u64,
 }
 
+impl Stretch {
+    /// Punches the stretch (see [`punch`]) out of its file among `logs`.
+    fn punch(&self, logs: &[(File, PathBuf)]) {
+        if let Some((log, _)) = logs.get(self.file) {
+            punch(log, self.start, self.end);
+        }
+    }
+}
+
 impl FileSource<'_> {
     /// Notes that the payload at `start..end` of log file `file` has been read, and punches
     /// what has been read once it adds up to [`PUNCH_STEP_BYTES`]. A run's payloads follow
@@ -1194,17 +1201,13 @@ impl FileSource<'_> {
             return;
         };
         if s.file != file || s.end != start {
-            if let Some((log, _)) = self.log.get(s.file) {
-                punch(log, s.start, s.end);
-            }
+            s.punch(self.log);
             *s = Stretch { file, start, end };
         } else {
             s.end = end;
         }
         if s.end - s.start >= PUNCH_STEP_BYTES {
-            if let Some((log, _)) = self.log.get(s.file) {
-                punch(log, s.start, s.end);
-            }
+            s.punch(self.log);
             s.start = s.end / SPILL_CHUNK_BYTES as u64 * SPILL_CHUNK_BYTES as u64;
         }
     }
@@ -1212,9 +1215,7 @@ impl FileSource<'_> {
     /// Punches what is left of the stretch read: the range has ended.
     fn consumed_all(&mut self) {
         if let Some(s) = &mut self.punch {
-            if let Some((log, _)) = self.log.get(s.file) {
-                punch(log, s.start, s.end);
-            }
+            s.punch(self.log);
             *s = Stretch::default();
         }
     }
