@@ -89,7 +89,7 @@
 //! only each record's index and place in the log. Spilling then costs one write of each
 //! byte and no copying within the process, and the merge reads each value once, by its
 //! place. As each partition is merged, what it has read is punched out of the log, so a
-//! write holds little more page cache than the parts it writes (1.05 times the data in
+//! write holds little more page cache than the parts it writes (1.04-1.06 times the data in
 //! store-compare, against 1.8 times when the log stayed whole until the end).
 //! Once the layer is committed, the records held in memory are freed, the spill files'
 //! names removed and the write returns; closing them, when the kernel frees what page

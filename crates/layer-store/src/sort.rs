@@ -18,7 +18,7 @@
 //! read out of the log as it goes, so their page-cache memory is free again while the
 //! parts are still being written, and the parts' writes take it up. A write then holds
 //! little more page cache than its parts: in store-compare (20 000 tiles, 1126 MiB), the
-//! page cache grew by at most 1149-1153 MiB during a write, against 2050 MiB when the log
+//! page cache grew by at most 1142-1159 MiB during a write, against 2050 MiB when the log
 //! stayed whole until the end. Under memory pressure that is time too: in a memory cgroup
 //! of 1.6 GiB the same write took 1.0-1.7 s against 2.2-3.0 s (1.2 GiB: 1.9-2.4 s against
 //! 2.8-3.0 s), since the log no longer pushes the parts out to make room. On a virtual
